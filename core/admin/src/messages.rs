@@ -1,0 +1,201 @@
+//! Request and response bodies. Requests are tagged by `cmd`; unknown
+//! commands and unknown fields are rejected so a typo is never ignored.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use tocsin_abi::Priority;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Request {
+    Status {},
+    EventsList {
+        #[serde(default = "default_limit")]
+        limit: u32,
+        /// Only events with an id below this (paging backwards).
+        #[serde(default)]
+        before_id: Option<i64>,
+        #[serde(default)]
+        user: Option<String>,
+        #[serde(default)]
+        kind: Option<String>,
+    },
+    EventsShow {
+        id: i64,
+    },
+    Send(SendArgs),
+    DbBackup {
+        path: String,
+    },
+}
+
+fn default_limit() -> u32 {
+    50
+}
+
+/// `tocsinctl send`: one event through the normal ingest path.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendArgs {
+    pub user: String,
+    pub kind: String,
+    pub summary: String,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub priority: Option<Priority>,
+    /// Source name; defaults to "admin".
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Source event id; generated when absent.
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub origin_host: Option<String>,
+    #[serde(default)]
+    pub occurred_at_ms: Option<i64>,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Machine-parsable: bad-request, too-large, not-found, forbidden,
+    /// unavailable, internal, or an ingest code (malformed, unknown-kind…).
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Response {
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorBody>,
+}
+
+impl Response {
+    pub fn ok<T: Serialize>(data: &T) -> Response {
+        match serde_json::to_value(data) {
+            Ok(v) => Response {
+                ok: true,
+                data: Some(v),
+                error: None,
+            },
+            Err(e) => Response::error("internal", format!("cannot encode response: {e}")),
+        }
+    }
+
+    pub fn error(code: &str, message: impl Into<String>) -> Response {
+        Response {
+            ok: false,
+            data: None,
+            error: Some(ErrorBody {
+                code: code.to_string(),
+                message: message.into(),
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SendResult {
+    pub id: i64,
+    pub duplicate: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventRecord {
+    pub id: i64,
+    pub source: String,
+    pub source_event_id: String,
+    pub kind: String,
+    pub user: String,
+    pub origin_host: String,
+    pub occurred_at_ms: i64,
+    pub received_at_ms: i64,
+    pub priority: Priority,
+    pub summary: String,
+    pub body: String,
+    pub attributes: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventsPage {
+    pub events: Vec<EventRecord>,
+    /// Pass as `before_id` for the next page; absent on the last page.
+    pub next_before_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DbInfo {
+    pub path: String,
+    pub size_bytes: u64,
+    pub wal_bytes: u64,
+    pub events: i64,
+    pub commit_seq: i64,
+    pub schema_version: i64,
+    /// "ok", "checking", or the failure text.
+    pub integrity: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct QueueDepths {
+    pub pending: i64,
+    pub in_flight: i64,
+    pub retrying: i64,
+    pub dead: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PluginSummary {
+    pub name: String,
+    pub plugin: String,
+    pub kind: String,
+    pub state: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusInfo {
+    pub version: String,
+    pub appliance_id: String,
+    pub pid: u32,
+    pub uptime_s: u64,
+    pub role: String,
+    pub db: DbInfo,
+    pub queues: QueueDepths,
+    pub plugins: Vec<PluginSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackupResult {
+    pub path: String,
+    pub bytes: u64,
+    pub pages: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_wire_shape() {
+        let r: Request = serde_json::from_str(r#"{"cmd":"events-show","id":7}"#).unwrap();
+        assert_eq!(r, Request::EventsShow { id: 7 });
+        let r: Request = serde_json::from_str(r#"{"cmd":"status"}"#).unwrap();
+        assert_eq!(r, Request::Status {});
+        assert!(serde_json::from_str::<Request>(r#"{"cmd":"status","x":1}"#).is_err());
+        assert!(serde_json::from_str::<Request>(r#"{"cmd":"nope"}"#).is_err());
+        let r: Request = serde_json::from_str(
+            r#"{"cmd":"send","user":"a","kind":"k.x","summary":"s","priority":"high"}"#,
+        )
+        .unwrap();
+        match r {
+            Request::Send(a) => assert_eq!(a.priority, Some(Priority::High)),
+            other => panic!("{other:?}"),
+        }
+    }
+}

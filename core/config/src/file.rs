@@ -1,0 +1,171 @@
+//! The file format. Every table denies unknown keys so a typo is an error
+//! with a line number, never a silently ignored setting.
+
+use serde::Deserialize;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub daemon: DaemonConfig,
+    #[serde(default)]
+    pub admin: AdminConfig,
+    #[serde(default)]
+    pub store: StoreConfig,
+    #[serde(default)]
+    pub plugins: PluginsConfig,
+    /// The file this was read from (not a key in the file).
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Off,
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LogLevel {
+    pub fn to_filter(self) -> log::LevelFilter {
+        match self {
+            LogLevel::Off => log::LevelFilter::Off,
+            LogLevel::Error => log::LevelFilter::Error,
+            LogLevel::Warn => log::LevelFilter::Warn,
+            LogLevel::Info => log::LevelFilter::Info,
+            LogLevel::Debug => log::LevelFilter::Debug,
+            LogLevel::Trace => log::LevelFilter::Trace,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DaemonConfig {
+    #[serde(default = "default_log_level")]
+    pub log_level: LogLevel,
+    /// Names this node in status output and to S2S sources; defaults to
+    /// the host name.
+    #[serde(default)]
+    pub appliance_id: Option<String>,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig {
+            log_level: default_log_level(),
+            appliance_id: None,
+        }
+    }
+}
+
+fn default_log_level() -> LogLevel {
+    LogLevel::Info
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    #[serde(default = "default_admin_socket")]
+    pub socket: PathBuf,
+    /// Members of this group may use the admin socket besides root and
+    /// the daemon's own user.
+    #[serde(default)]
+    pub group: Option<String>,
+    #[serde(default = "default_max_request_bytes")]
+    pub max_request_bytes: u32,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            socket: default_admin_socket(),
+            group: None,
+            max_request_bytes: default_max_request_bytes(),
+        }
+    }
+}
+
+fn default_admin_socket() -> PathBuf {
+    PathBuf::from("/run/tocsin/admin.sock")
+}
+
+fn default_max_request_bytes() -> u32 {
+    1024 * 1024
+}
+
+/// How the database is checked at start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IntegrityCheck {
+    /// `PRAGMA quick_check` before READY (slow on big databases).
+    Full,
+    /// Structural checks before READY, `quick_check` on a helper thread
+    /// right after; a failure stops the daemon with exit status 1.
+    Background,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    #[serde(default = "default_db_path")]
+    pub path: PathBuf,
+    #[serde(default = "default_integrity_check")]
+    pub integrity_check: IntegrityCheck,
+    /// Truncate the WAL after this much idle time.
+    #[serde(default = "default_checkpoint_idle_ms")]
+    pub checkpoint_idle_ms: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            path: default_db_path(),
+            integrity_check: default_integrity_check(),
+            checkpoint_idle_ms: default_checkpoint_idle_ms(),
+        }
+    }
+}
+
+fn default_db_path() -> PathBuf {
+    PathBuf::from("/var/lib/tocsin/tocsin.db")
+}
+
+fn default_integrity_check() -> IntegrityCheck {
+    IntegrityCheck::Background
+}
+
+fn default_checkpoint_idle_ms() -> u64 {
+    5_000
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginsConfig {
+    #[serde(default = "default_plugin_dir")]
+    pub dir: PathBuf,
+    #[serde(default = "default_plugin_config_dir")]
+    pub config_dir: PathBuf,
+}
+
+impl Default for PluginsConfig {
+    fn default() -> Self {
+        PluginsConfig {
+            dir: default_plugin_dir(),
+            config_dir: default_plugin_config_dir(),
+        }
+    }
+}
+
+fn default_plugin_dir() -> PathBuf {
+    PathBuf::from("/usr/lib/tocsin/plugins")
+}
+
+fn default_plugin_config_dir() -> PathBuf {
+    PathBuf::from("/etc/tocsin/plugins.d")
+}

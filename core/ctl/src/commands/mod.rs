@@ -1,0 +1,20 @@
+//! One function per subcommand.
+
+mod config;
+mod db;
+mod events;
+mod send;
+mod status;
+
+use crate::CtlError;
+use crate::cli::{Cli, Command};
+
+pub fn run(cli: Cli) -> Result<(), CtlError> {
+    match &cli.command {
+        Command::Status => status::run(&cli),
+        Command::Config { command } => config::run(&cli, command),
+        Command::Events { command } => events::run(&cli, command),
+        Command::Send(args) => send::run(&cli, args),
+        Command::Db { command } => db::run(&cli, command),
+    }
+}

@@ -1,0 +1,12 @@
+//! The admin socket: a unix stream listener, per-connection framing and
+//! buffering, and the peer-credential policy. Request handling lives in
+//! `handlers.rs` because it needs the whole daemon.
+
+mod access;
+mod conn;
+mod handlers;
+mod server;
+
+pub use access::{AccessError, AccessPolicy};
+pub use conn::ConnRef;
+pub use server::{AdminServer, BindError};

@@ -1,0 +1,362 @@
+//! The daemon: one mio loop. Each iteration dispatches readiness, fires
+//! timers, commits the iteration's writes in one transaction, then runs the
+//! continuations waiting on that commit (acknowledgements).
+
+use crate::admin::{AccessPolicy, AdminServer, ConnRef};
+use crate::ingest::IdGenerator;
+use crate::jobs::{JobResult, Jobs};
+use crate::logging::LogControl;
+use crate::notify;
+use crate::signals::{SignalEvent, Signals};
+use crate::timers::Timers;
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token, Waker};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tocsin_config::{Config, IntegrityCheck};
+use tocsin_store::{Batch, OpenOptions, Store};
+
+pub const SIGNAL_TOKEN: Token = Token(0);
+pub const WAKER_TOKEN: Token = Token(1);
+pub const ADMIN_LISTENER_TOKEN: Token = Token(2);
+const ADMIN_CONN_BASE: usize = 1 << 20;
+
+pub fn admin_token(key: usize) -> Token {
+    Token(ADMIN_CONN_BASE + key)
+}
+
+/// What to do once the write a continuation waits on has committed.
+#[derive(Debug)]
+pub enum Continuation {
+    /// Answer an admin request (e.g. `send`) with the op's outcome.
+    AdminSend(ConnRef),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimerKind {
+    Watchdog,
+    IdleCheckpoint,
+    AdminSweep,
+    ShutdownDeadline,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Integrity {
+    Checking,
+    Ok,
+    Failed(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Store(#[from] tocsin_store::StoreError),
+    #[error("{0}")]
+    Bind(#[from] crate::admin::BindError),
+    #[error("{0}")]
+    Access(#[from] crate::admin::AccessError),
+    #[error("cannot set up the event loop: {0}")]
+    Poll(std::io::Error),
+}
+
+struct Stopping {
+    exit: ExitCode,
+    deadline_passed: bool,
+}
+
+pub struct Daemon {
+    pub(crate) cfg: Config,
+    config_path: PathBuf,
+    pub(crate) poll: Poll,
+    signals: Signals,
+    pub(crate) store: Store,
+    pub(crate) batch: Batch<Continuation>,
+    pub(crate) timers: Timers<TimerKind>,
+    pub(crate) admin: AdminServer,
+    pub(crate) jobs: Jobs,
+    log_ctl: LogControl,
+    pub(crate) started: Instant,
+    pub(crate) appliance_id: String,
+    pub(crate) integrity: Integrity,
+    pub(crate) ids: IdGenerator,
+    stopping: Option<Stopping>,
+    last_commit: Option<Instant>,
+    checkpoint_armed: bool,
+}
+
+impl Daemon {
+    pub fn start(
+        cfg: Config,
+        config_path: PathBuf,
+        signals: Signals,
+        log_ctl: LogControl,
+    ) -> Result<Daemon, StartError> {
+        let started = Instant::now();
+        let poll = Poll::new().map_err(StartError::Poll)?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER_TOKEN).map_err(StartError::Poll)?);
+        let store = Store::open(
+            &cfg.store.path,
+            OpenOptions {
+                full_check: cfg.store.integrity_check == IntegrityCheck::Full,
+            },
+        )?;
+        let policy = AccessPolicy::new(cfg.admin.group.as_deref())?;
+        let mut admin = AdminServer::bind(&cfg.admin.socket, policy, cfg.admin.max_request_bytes)?;
+        admin
+            .register(poll.registry(), ADMIN_LISTENER_TOKEN)
+            .map_err(StartError::Poll)?;
+        poll.registry()
+            .register(
+                &mut SourceFd(&signals.fd()),
+                SIGNAL_TOKEN,
+                Interest::READABLE,
+            )
+            .map_err(StartError::Poll)?;
+        let appliance_id = cfg.daemon.appliance_id.clone().unwrap_or_else(|| {
+            nix::unistd::gethostname()
+                .ok()
+                .and_then(|h| h.into_string().ok())
+                .unwrap_or_else(|| "tocsin".to_string())
+        });
+        let jobs = Jobs::new(waker);
+        let integrity = match cfg.store.integrity_check {
+            IntegrityCheck::Full => Integrity::Ok,
+            IntegrityCheck::Background => {
+                jobs.integrity_check(cfg.store.path.clone());
+                Integrity::Checking
+            }
+        };
+        let mut timers = Timers::new();
+        let now = Instant::now();
+        if let Some(iv) = notify::watchdog_interval() {
+            timers.after(now, iv, TimerKind::Watchdog);
+        }
+        timers.after(now, Duration::from_secs(30), TimerKind::AdminSweep);
+        let ids = IdGenerator::new(&appliance_id);
+        let d = Daemon {
+            cfg,
+            config_path,
+            poll,
+            signals,
+            store,
+            batch: Batch::new(),
+            timers,
+            admin,
+            jobs,
+            log_ctl,
+            started,
+            appliance_id,
+            integrity,
+            ids,
+            stopping: None,
+            last_commit: None,
+            checkpoint_armed: false,
+        };
+        let msg = format!(
+            "ready: store {} (commit {}), admin socket {}",
+            d.store.path().display(),
+            d.store.commit_seq(),
+            d.cfg.admin.socket.display()
+        );
+        log::info!(
+            "tocsind {} {msg}, started in {} ms",
+            env!("CARGO_PKG_VERSION"),
+            started.elapsed().as_millis()
+        );
+        notify::ready(&msg);
+        Ok(d)
+    }
+
+    pub fn run(&mut self) -> ExitCode {
+        let mut events = Events::with_capacity(1024);
+        let mut poll_errors = 0u32;
+        loop {
+            let now = Instant::now();
+            let timeout = self.timers.next_timeout(now);
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                poll_errors += 1;
+                log::error!("poll failed: {e}");
+                if poll_errors > 10 {
+                    log::error!("poll keeps failing; exiting so the service manager restarts us");
+                    return ExitCode::FAILURE;
+                }
+                continue;
+            }
+            poll_errors = 0;
+            for ev in events.iter() {
+                self.dispatch(ev.token(), ev.is_readable(), ev.is_writable());
+            }
+            self.fire_timers();
+            self.commit();
+            self.flush_admin();
+            if let Some(code) = self.finished() {
+                return code;
+            }
+        }
+    }
+
+    fn dispatch(&mut self, token: Token, readable: bool, writable: bool) {
+        match token {
+            SIGNAL_TOKEN => {
+                for s in self.signals.read() {
+                    match s {
+                        SignalEvent::Shutdown(name) => {
+                            log::info!("{name} received: shutting down");
+                            self.begin_shutdown(ExitCode::SUCCESS);
+                        }
+                        SignalEvent::Reload => self.reload(),
+                    }
+                }
+            }
+            WAKER_TOKEN => self.drain_jobs(),
+            ADMIN_LISTENER_TOKEN => self.accept_admin(),
+            Token(t) if t >= ADMIN_CONN_BASE => {
+                self.admin_ready(t - ADMIN_CONN_BASE, readable, writable)
+            }
+            // Sporadic events for closed sources happen; ignore them.
+            _ => {}
+        }
+    }
+
+    fn fire_timers(&mut self) {
+        let now = Instant::now();
+        for (_, kind) in self.timers.expired(now) {
+            match kind {
+                TimerKind::Watchdog => {
+                    notify::watchdog();
+                    if let Some(iv) = notify::watchdog_interval() {
+                        self.timers.after(now, iv, TimerKind::Watchdog);
+                    }
+                }
+                TimerKind::IdleCheckpoint => self.idle_checkpoint(now),
+                TimerKind::AdminSweep => {
+                    for key in self.admin.idle_keys(now) {
+                        self.admin.close(self.poll.registry(), key);
+                    }
+                    self.timers
+                        .after(now, Duration::from_secs(30), TimerKind::AdminSweep);
+                }
+                TimerKind::ShutdownDeadline => {
+                    if let Some(s) = self.stopping.as_mut() {
+                        log::warn!("shutdown deadline reached; closing remaining connections");
+                        s.deadline_passed = true;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Group commit: one transaction for everything this iteration wrote,
+    /// then the continuations (acks) in submission order.
+    fn commit(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let report = self.store.commit(&mut self.batch);
+        if let Some(e) = &report.error {
+            log::error!("commit failed, nothing in it was acknowledged: {e}");
+        }
+        let now = Instant::now();
+        self.last_commit = Some(now);
+        if !self.checkpoint_armed {
+            self.checkpoint_armed = true;
+            self.timers.after(
+                now,
+                Duration::from_millis(self.cfg.store.checkpoint_idle_ms),
+                TimerKind::IdleCheckpoint,
+            );
+        }
+        for (cont, outcome) in report.results {
+            self.complete(cont, outcome);
+        }
+    }
+
+    fn idle_checkpoint(&mut self, now: Instant) {
+        let idle = Duration::from_millis(self.cfg.store.checkpoint_idle_ms);
+        match self.last_commit {
+            Some(t) if now.duration_since(t) < idle => {
+                self.timers.schedule(t + idle, TimerKind::IdleCheckpoint);
+            }
+            _ => {
+                self.checkpoint_armed = false;
+                if let Err(e) = self.store.checkpoint(true) {
+                    log::warn!("idle checkpoint failed: {e}");
+                }
+            }
+        }
+    }
+
+    fn drain_jobs(&mut self) {
+        for r in self.jobs.drain() {
+            match r {
+                JobResult::Integrity(Ok(())) => {
+                    log::info!("database integrity check passed");
+                    self.integrity = Integrity::Ok;
+                }
+                JobResult::Integrity(Err(e)) => {
+                    log::error!("{e}; stopping: restore a backup or repair the database");
+                    notify::status(&format!("database corrupt: {e}"));
+                    self.integrity = Integrity::Failed(e);
+                    self.begin_shutdown(ExitCode::FAILURE);
+                }
+                JobResult::Backup { conn, result } => self.backup_done(conn, result),
+            }
+        }
+    }
+
+    fn reload(&mut self) {
+        notify::reloading();
+        match tocsin_config::load(&self.config_path) {
+            Ok(new) => {
+                self.log_ctl.apply(new.daemon.log_level);
+                if new.admin.socket != self.cfg.admin.socket {
+                    log::warn!("admin.socket changed; it takes effect after a restart");
+                }
+                if new.store.path != self.cfg.store.path {
+                    log::warn!("store.path changed; it takes effect after a restart");
+                }
+                self.cfg.daemon.log_level = new.daemon.log_level;
+                self.cfg.store.checkpoint_idle_ms = new.store.checkpoint_idle_ms;
+                log::info!("configuration reloaded from {}", self.config_path.display());
+            }
+            Err(e) => log::error!("reload refused, keeping the running configuration: {e}"),
+        }
+        notify::ready("running");
+    }
+
+    pub(crate) fn begin_shutdown(&mut self, exit: ExitCode) {
+        if self.stopping.is_some() {
+            return;
+        }
+        notify::stopping();
+        self.admin.stop_accepting(self.poll.registry());
+        self.timers.after(
+            Instant::now(),
+            Duration::from_secs(5),
+            TimerKind::ShutdownDeadline,
+        );
+        self.stopping = Some(Stopping {
+            exit,
+            deadline_passed: false,
+        });
+    }
+
+    /// Exits once the last batch is committed and its answers are out.
+    fn finished(&mut self) -> Option<ExitCode> {
+        let s = self.stopping.as_ref()?;
+        if !(self.batch.is_empty() && (self.admin.is_quiet() || s.deadline_passed)) {
+            return None;
+        }
+        let exit = s.exit;
+        if let Err(e) = self.store.checkpoint(true) {
+            log::warn!("final checkpoint failed: {e}");
+        }
+        log::info!("stopped");
+        Some(exit)
+    }
+}
