@@ -1,1 +1,59 @@
-fn main() {}
+//! `tocsin-bench`: reproducible figures for BENCHMARKS.md. Every figure is
+//! printed next to a baseline measured in the same run, because these
+//! machines are shared and noisy. Build with `--release`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod commit;
+mod daemon;
+mod util;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "tocsin-bench", about = "tocsin benchmarks")]
+struct Cli {
+    /// Directory for temporary databases (default: a temp dir under /var/tmp,
+    /// i.e. a real disk, not tmpfs)
+    #[arg(long, global = true)]
+    dir: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Group-commit throughput (batch 1, 10, 100, 1000) vs a plain
+    /// rusqlite insert loop of the same rows, both synchronous=FULL
+    Commit {
+        /// Events per batch size
+        #[arg(long, default_value_t = 20_000)]
+        events: usize,
+        /// Alternating rounds; the best of each is reported
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+    },
+    /// Time from exec to READY=1, empty database and N events stored
+    Ready {
+        #[arg(long, default_value_t = 1_000_000)]
+        events: usize,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+    /// Resident memory of an idle tocsind
+    Rss,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let base = cli.dir.unwrap_or_else(|| PathBuf::from("/var/tmp"));
+    let tmp = tempfile::Builder::new()
+        .prefix("tocsin-bench-")
+        .tempdir_in(&base)
+        .expect("temp dir");
+    match cli.cmd {
+        Cmd::Commit { events, rounds } => commit::run(tmp.path(), events, rounds),
+        Cmd::Ready { events, runs } => daemon::ready(tmp.path(), events, runs),
+        Cmd::Rss => daemon::rss(tmp.path()),
+    }
+}

@@ -5,7 +5,7 @@
 
 use crate::error::{Ctx, StoreError};
 use crate::open::Store;
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 use tocsin_abi::Event;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -201,35 +201,33 @@ impl Store {
             serde_json::to_string(&e.attributes)
                 .map_err(|err| rusqlite::Error::ToSqlConversionFailure(Box::new(err)))?
         };
-        let inserted: Option<i64> = self
+        // Plain INSERT + changes() is measurably cheaper than RETURNING.
+        let changed = self
             .conn
             .prepare_cached(
                 "INSERT INTO events (source, source_event_id, kind, user, origin_host,
                     occurred_at, received_at, priority, summary, body, attributes, change_seq)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-                 ON CONFLICT (source, source_event_id) DO NOTHING
-                 RETURNING id",
+                 ON CONFLICT (source, source_event_id) DO NOTHING",
             )?
-            .query_row(
-                params![
-                    e.source,
-                    e.source_event_id,
-                    e.kind,
-                    e.user,
-                    e.origin_host,
-                    e.occurred_at_ms,
-                    received_at_ms,
-                    e.priority.as_u8(),
-                    e.summary,
-                    e.body,
-                    attributes,
-                    seq
-                ],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if let Some(id) = inserted {
-            return Ok(OpOutcome::EventInserted { id });
+            .execute(params![
+                e.source,
+                e.source_event_id,
+                e.kind,
+                e.user,
+                e.origin_host,
+                e.occurred_at_ms,
+                received_at_ms,
+                e.priority.as_u8(),
+                e.summary,
+                e.body,
+                attributes,
+                seq
+            ])?;
+        if changed == 1 {
+            return Ok(OpOutcome::EventInserted {
+                id: self.conn.last_insert_rowid(),
+            });
         }
         let id: i64 = self
             .conn

@@ -1,0 +1,8 @@
+//! End-to-end tests with the real binaries. Build the workspace first
+//! (`tests/run` does).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod admin_socket;
+mod config_errors;
+mod durability;
+mod lifecycle;

@@ -1,0 +1,9 @@
+//! Helpers for end-to-end tests: locate the workspace's binaries, run a
+//! real tocsind in a temporary directory, talk to it with tocsinctl.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod daemon;
+pub mod paths;
+
+pub use daemon::{CtlOutput, TestDaemon};
+pub use paths::{bin, require_root};
