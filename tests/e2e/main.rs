@@ -6,3 +6,4 @@ mod admin_socket;
 mod config_errors;
 mod durability;
 mod lifecycle;
+mod plugins;

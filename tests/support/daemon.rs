@@ -248,6 +248,67 @@ impl TestDaemon {
         )
     }
 
+    /// A daemon whose plugin directory is the workspace's build output
+    /// (where the plugin libraries are), with these plugins.d files.
+    pub fn with_plugins(files: &[(&str, &str)]) -> TestDaemon {
+        let plugin_dir = crate::paths::target_dir();
+        let d = Self::with_config(|c| {
+            let from = c
+                .lines()
+                .find(|l| l.starts_with("dir = "))
+                .unwrap_or("")
+                .to_string();
+            *c = c.replace(&from, &format!("dir = \"{}\"", plugin_dir.display()));
+        });
+        for (name, text) in files {
+            d.write_plugin(name, text);
+        }
+        d
+    }
+
+    pub fn write_plugin(&self, name: &str, text: &str) {
+        std::fs::write(
+            self.path().join("plugins.d").join(format!("{name}.toml")),
+            text,
+        )
+        .unwrap();
+    }
+
+    pub fn remove_plugin(&self, name: &str) {
+        std::fs::remove_file(self.path().join("plugins.d").join(format!("{name}.toml"))).unwrap();
+    }
+
+    pub fn plugins(&self) -> Vec<serde_json::Value> {
+        self.ctl_json(&["plugins", "list"])
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub fn plugin(&self, name: &str) -> serde_json::Value {
+        self.plugins()
+            .into_iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("no plugin instance {name}: {:?}", self.plugins()))
+    }
+
+    /// The first listening address of an instance (tests bind port 0).
+    pub fn plugin_addr(&self, name: &str) -> String {
+        let p = self.plugin(name);
+        p["sockets"]
+            .as_array()
+            .and_then(|s| {
+                s.iter().find(|s| {
+                    s["kind"]
+                        .as_str()
+                        .is_some_and(|k| k.ends_with("listener") || k == "udp" || k == "unix-dgram")
+                })
+            })
+            .and_then(|s| s["local"].as_str())
+            .unwrap_or_else(|| panic!("{name} has no listener: {p}"))
+            .to_string()
+    }
+
     pub fn events(&self) -> Vec<serde_json::Value> {
         let v = self.ctl_json(&["events", "list", "--limit", "1000"]);
         v["events"].as_array().cloned().unwrap_or_default()

@@ -3,7 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod daemon;
+pub mod lines;
 pub mod paths;
 
 pub use daemon::{CtlOutput, TestDaemon};
-pub use paths::{bin, require_root};
+pub use lines::LineClient;
+pub use paths::{bin, require_root, target_dir};

@@ -2,6 +2,7 @@
 //! modules, the C ABI spoken between `tocsind` and its plugins.
 
 pub mod event;
+pub mod ffi;
 pub mod priority;
 
 pub use event::{Event, EventError, Limits, validate_kind};

@@ -27,6 +27,11 @@ pub enum Request {
     DbBackup {
         path: String,
     },
+    PluginsList {},
+    PluginsShow {
+        name: String,
+    },
+    PluginsReload {},
 }
 
 fn default_limit() -> u32 {
@@ -148,14 +153,50 @@ pub struct QueueDepths {
     pub dead: i64,
 }
 
+/// One plugin instance as `plugins list/show` and `status` report it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PluginSummary {
+pub struct PluginInfo {
+    /// Instance name (the plugins.d file name; the source name of its events).
     pub name: String,
+    /// The plugin's own name from its descriptor.
     pub plugin: String,
+    pub library: String,
+    /// source | delivery
     pub kind: String,
+    pub version: String,
+    pub abi: String,
+    /// running | failed | refused | disabled
     pub state: String,
-    #[serde(default)]
     pub reason: Option<String>,
+    /// The library changed on disk since it was loaded (restart to use it).
+    pub stale: bool,
+    pub config_file: String,
+    pub events_emitted: u64,
+    pub events_stored: u64,
+    pub events_duplicate: u64,
+    pub events_rejected: u64,
+    pub deliveries_ok: u64,
+    pub deliveries_failed: u64,
+    pub sockets: Vec<SocketInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SocketInfo {
+    pub handle: u64,
+    pub kind: String,
+    pub local: String,
+    pub peer: String,
+    pub queued_out: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PluginsReloadResult {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub restarted: Vec<String>,
+    pub unchanged: Vec<String>,
+    /// (instance, reason)
+    pub refused: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -167,7 +208,7 @@ pub struct StatusInfo {
     pub role: String,
     pub db: DbInfo,
     pub queues: QueueDepths,
-    pub plugins: Vec<PluginSummary>,
+    pub plugins: Vec<PluginInfo>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

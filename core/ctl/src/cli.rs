@@ -49,6 +49,11 @@ pub enum Command {
     },
     /// Send a test event through the normal ingest path
     Send(SendArgs),
+    /// Plugin instances: state, counters, reload
+    Plugins {
+        #[command(subcommand)]
+        command: PluginsCommand,
+    },
     /// Database maintenance
     Db {
         #[command(subcommand)]
@@ -118,6 +123,19 @@ pub struct SendArgs {
     /// Attribute as KEY=VALUE (repeatable)
     #[arg(long = "attr", value_name = "KEY=VALUE")]
     pub attrs: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginsCommand {
+    /// List instances with state (running, failed, refused, disabled)
+    List,
+    /// One instance in full: library, ABI, counters, sockets
+    Show {
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+    /// Apply added, removed and changed plugins.d files now (like SIGHUP)
+    Reload,
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,6 +7,7 @@ use crate::ingest::IdGenerator;
 use crate::jobs::{JobResult, Jobs};
 use crate::logging::LogControl;
 use crate::notify;
+use crate::plugins::{Command, CommitOutcome, InstanceRef, PLUGIN_TOKEN_BASE, PluginManager};
 use crate::signals::{SignalEvent, Signals};
 use crate::timers::Timers;
 use mio::unix::SourceFd;
@@ -32,6 +33,10 @@ pub fn admin_token(key: usize) -> Token {
 pub enum Continuation {
     /// Answer an admin request (e.g. `send`) with the op's outcome.
     AdminSend(ConnRef),
+    /// Tell a source plugin its event is durable (or refused).
+    PluginEmit { instance: InstanceRef, token: u64 },
+    /// Nobody waits on this write.
+    Nothing,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +45,7 @@ pub enum TimerKind {
     IdleCheckpoint,
     AdminSweep,
     ShutdownDeadline,
+    Plugin { instance: InstanceRef, id: u64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +81,7 @@ pub struct Daemon {
     pub(crate) batch: Batch<Continuation>,
     pub(crate) timers: Timers<TimerKind>,
     pub(crate) admin: AdminServer,
+    pub(crate) plugins: PluginManager,
     pub(crate) jobs: Jobs,
     log_ctl: LogControl,
     pub(crate) started: Instant,
@@ -135,7 +142,19 @@ impl Daemon {
         }
         timers.after(now, Duration::from_secs(30), TimerKind::AdminSweep);
         let ids = IdGenerator::new(&appliance_id);
-        let d = Daemon {
+        let registry = poll.registry().try_clone().map_err(StartError::Poll)?;
+        let mut plugins = PluginManager::new(
+            registry,
+            cfg.plugins.dir.clone(),
+            cfg.plugins.config_dir.clone(),
+        );
+        let report = plugins.reload(&|name| store.plugin_state(name).unwrap_or_default());
+        log::info!(
+            "plugins: {} running, {} refused",
+            report.added.len(),
+            report.refused.len()
+        );
+        let mut d = Daemon {
             cfg,
             config_path,
             poll,
@@ -144,6 +163,7 @@ impl Daemon {
             batch: Batch::new(),
             timers,
             admin,
+            plugins,
             jobs,
             log_ctl,
             started,
@@ -154,6 +174,7 @@ impl Daemon {
             last_commit: None,
             checkpoint_armed: false,
         };
+        d.apply_plugin_effects();
         let msg = format!(
             "ready: store {} (commit {}), admin socket {}",
             d.store.path().display(),
@@ -174,7 +195,11 @@ impl Daemon {
         let mut poll_errors = 0u32;
         loop {
             let now = Instant::now();
-            let timeout = self.timers.next_timeout(now);
+            let timeout = if self.batch.is_empty() && !self.plugins.has_pending() {
+                self.timers.next_timeout(now)
+            } else {
+                Some(Duration::ZERO)
+            };
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == std::io::ErrorKind::Interrupted {
                     continue;
@@ -192,7 +217,10 @@ impl Daemon {
                 self.dispatch(ev.token(), ev.is_readable(), ev.is_writable());
             }
             self.fire_timers();
+            self.plugins.drive();
+            self.apply_plugin_effects();
             self.commit();
+            self.apply_plugin_effects();
             self.flush_admin();
             if let Some(code) = self.finished() {
                 return code;
@@ -215,6 +243,7 @@ impl Daemon {
             }
             WAKER_TOKEN => self.drain_jobs(),
             ADMIN_LISTENER_TOKEN => self.accept_admin(),
+            Token(t) if t >= PLUGIN_TOKEN_BASE => self.plugins.ready(token, readable, writable),
             Token(t) if t >= ADMIN_CONN_BASE => {
                 self.admin_ready(t - ADMIN_CONN_BASE, readable, writable)
             }
@@ -241,6 +270,7 @@ impl Daemon {
                     self.timers
                         .after(now, Duration::from_secs(30), TimerKind::AdminSweep);
                 }
+                TimerKind::Plugin { instance, id } => self.plugins.timer(instance, id),
                 TimerKind::ShutdownDeadline => {
                     if let Some(s) = self.stopping.as_mut() {
                         log::warn!("shutdown deadline reached; closing remaining connections");
@@ -322,7 +352,9 @@ impl Daemon {
                 }
                 self.cfg.daemon.log_level = new.daemon.log_level;
                 self.cfg.store.checkpoint_idle_ms = new.store.checkpoint_idle_ms;
+                self.cfg.plugins = new.plugins.clone();
                 log::info!("configuration reloaded from {}", self.config_path.display());
+                self.reload_plugins();
             }
             Err(e) => log::error!("reload refused, keeping the running configuration: {e}"),
         }
@@ -353,10 +385,122 @@ impl Daemon {
             return None;
         }
         let exit = s.exit;
+        self.plugins.shutdown();
+        // Whatever the plugins emitted while stopping is still committed.
+        self.apply_plugin_effects();
+        let report = self.store.commit(&mut self.batch);
+        if let Some(e) = report.error {
+            log::error!("final commit failed: {e}");
+        }
         if let Err(e) = self.store.checkpoint(true) {
             log::warn!("final checkpoint failed: {e}");
         }
         log::info!("stopped");
         Some(exit)
+    }
+}
+
+impl Daemon {
+    /// Applies what plugins asked of the host since the last call.
+    pub(crate) fn apply_plugin_effects(&mut self) {
+        let now = Instant::now();
+        for e in self.plugins.take_effects() {
+            let instance = InstanceRef {
+                slot: e.slot,
+                generation: e.generation,
+            };
+            match e.command {
+                Command::Emit { event, token } => self.batch.push(
+                    tocsin_store::Op::InsertEvent {
+                        event,
+                        received_at_ms: tocsin_store::now_ms(),
+                    },
+                    Continuation::PluginEmit { instance, token },
+                ),
+                Command::Timer { id, delay_ms } => {
+                    self.timers.after(
+                        now,
+                        Duration::from_millis(delay_ms),
+                        TimerKind::Plugin { instance, id },
+                    );
+                }
+                Command::KvPut { key, value } => self.batch.push(
+                    tocsin_store::Op::PluginStatePut {
+                        instance: e.instance,
+                        key,
+                        value,
+                    },
+                    Continuation::Nothing,
+                ),
+                Command::KvDelete { key } => self.batch.push(
+                    tocsin_store::Op::PluginStateDelete {
+                        instance: e.instance,
+                        key,
+                    },
+                    Continuation::Nothing,
+                ),
+                Command::DeliveryResult(r) => self.delivery_result(instance, r),
+                Command::Receipt {
+                    message_id,
+                    disposition,
+                    detail,
+                } => self.receipt(&e.instance, &message_id, disposition, &detail),
+                Command::Presence { address, available } => {
+                    self.presence(&e.instance, &address, available)
+                }
+            }
+        }
+    }
+
+    pub(crate) fn plugin_committed(
+        &mut self,
+        instance: InstanceRef,
+        token: u64,
+        outcome: Result<tocsin_store::OpOutcome, tocsin_store::OpError>,
+    ) {
+        let r = match outcome {
+            Ok(tocsin_store::OpOutcome::EventInserted { id }) => CommitOutcome::Stored(id),
+            Ok(tocsin_store::OpOutcome::EventDuplicate { id }) => CommitOutcome::Duplicate(id),
+            Ok(tocsin_store::OpOutcome::Done) => CommitOutcome::Failed("unexpected outcome".into()),
+            Err(tocsin_store::OpError::Rejected(m)) => {
+                CommitOutcome::Rejected("malformed".into(), m)
+            }
+            Err(tocsin_store::OpError::TransactionFailed(m)) => CommitOutcome::Failed(m),
+        };
+        self.plugins.committed(instance, token, r);
+    }
+
+    pub(crate) fn reload_plugins(&mut self) -> crate::plugins::ReloadReport {
+        self.plugins.set_dirs(
+            self.cfg.plugins.dir.clone(),
+            self.cfg.plugins.config_dir.clone(),
+        );
+        let store = &self.store;
+        let report = self
+            .plugins
+            .reload(&|name| store.plugin_state(name).unwrap_or_default());
+        log::info!(
+            "plugins reloaded: {} added, {} removed, {} restarted, {} unchanged, {} refused",
+            report.added.len(),
+            report.removed.len(),
+            report.restarted.len(),
+            report.unchanged.len(),
+            report.refused.len()
+        );
+        self.apply_plugin_effects();
+        report
+    }
+
+    /// Delivery plugins report outcomes here (the delivery engine).
+    fn delivery_result(&mut self, _instance: InstanceRef, r: crate::plugins::DeliveryReport) {
+        log::debug!("delivery {} reported outcome {}", r.delivery_id, r.outcome);
+    }
+
+    fn receipt(&mut self, instance: &str, message_id: &str, disposition: u32, _detail: &str) {
+        log::debug!("[{instance}] receipt {disposition} for {message_id}");
+    }
+
+    fn presence(&mut self, instance: &str, address: &str, available: bool) {
+        log::debug!("[{instance}] presence of {address}: {available}");
     }
 }

@@ -9,6 +9,7 @@ mod ingest;
 mod jobs;
 mod logging;
 mod notify;
+mod plugins;
 mod signals;
 mod timers;
 

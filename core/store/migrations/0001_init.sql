@@ -94,7 +94,7 @@ CREATE INDEX scheduled_due ON scheduled (due_at);
 
 CREATE TABLE plugin_state (
     instance   TEXT NOT NULL,
-    key        TEXT NOT NULL,
+    key        BLOB NOT NULL,
     value      BLOB NOT NULL,
     change_seq INTEGER NOT NULL,
     PRIMARY KEY (instance, key)

@@ -18,12 +18,12 @@ pub enum Op {
     /// Set a plugin instance's key.
     PluginStatePut {
         instance: String,
-        key: String,
+        key: Vec<u8>,
         value: Vec<u8>,
     },
     PluginStateDelete {
         instance: String,
-        key: String,
+        key: Vec<u8>,
     },
 }
 

@@ -80,3 +80,23 @@ impl Store {
             .ctx(|| "listing events".to_string())
     }
 }
+
+impl Store {
+    /// A plugin instance's saved key/value state.
+    pub fn plugin_state(
+        &self,
+        instance: &str,
+    ) -> Result<std::collections::HashMap<Vec<u8>, Vec<u8>>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT key, value FROM plugin_state WHERE instance = ?1")
+            .ctx(|| "reading plugin state".to_string())?;
+        let rows = stmt
+            .query_map([instance], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
+            .ctx(|| "reading plugin state".to_string())?;
+        rows.collect::<Result<_, _>>()
+            .ctx(|| "reading plugin state".to_string())
+    }
+}

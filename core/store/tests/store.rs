@@ -212,16 +212,14 @@ fn plugin_state_round_trip() {
         },
         (),
     );
-    assert!(s.commit(&mut b).error.is_none());
-    let v: Vec<u8> = s
-        .connection()
-        .query_row(
-            "SELECT value FROM plugin_state WHERE instance='m' AND key='k'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(v, b"v2");
+    let rep = s.commit(&mut b);
+    assert!(rep.error.is_none());
+    for (_, r) in rep.results {
+        assert_eq!(r, Ok(OpOutcome::Done));
+    }
+    let kv = s.plugin_state("m").unwrap();
+    assert_eq!(kv.get(b"k".as_slice()), Some(&b"v2".to_vec()));
+    assert!(s.plugin_state("other").unwrap().is_empty());
 }
 
 #[derive(Debug, Clone)]

@@ -3,6 +3,7 @@
 mod config;
 mod db;
 mod events;
+mod plugins;
 mod send;
 mod status;
 
@@ -15,6 +16,7 @@ pub fn run(cli: Cli) -> Result<(), CtlError> {
         Command::Config { command } => config::run(&cli, command),
         Command::Events { command } => events::run(&cli, command),
         Command::Send(args) => send::run(&cli, args),
+        Command::Plugins { command } => plugins::run(&cli, command),
         Command::Db { command } => db::run(&cli, command),
     }
 }

@@ -205,6 +205,17 @@ impl Daemon {
                     Err(e) => Handled::Now(Response::error(e.code(), e.to_string())),
                 }
             }
+            Request::PluginsList {} => Handled::Now(Response::ok(&self.plugins.views())),
+            Request::PluginsShow { name } => Handled::Now(
+                match self.plugins.views().into_iter().find(|v| v.name == name) {
+                    Some(v) => Response::ok(&v),
+                    None => Response::error("not-found", format!("no plugin instance {name:?}")),
+                },
+            ),
+            Request::PluginsReload {} => {
+                let report = self.reload_plugins();
+                Handled::Now(Response::ok(&report))
+            }
             Request::DbBackup { path } => {
                 let dest = PathBuf::from(&path);
                 if !dest.is_absolute() {
@@ -227,6 +238,14 @@ impl Daemon {
 
     pub(crate) fn complete(&mut self, cont: Continuation, outcome: Result<OpOutcome, OpError>) {
         match cont {
+            Continuation::Nothing => {
+                if let Err(e) = outcome {
+                    log::error!("store write failed: {e}");
+                }
+            }
+            Continuation::PluginEmit { instance, token } => {
+                self.plugin_committed(instance, token, outcome)
+            }
             Continuation::AdminSend(r) => {
                 let resp = match outcome {
                     Ok(OpOutcome::EventInserted { id }) => Response::ok(&SendResult {
@@ -292,7 +311,7 @@ impl Daemon {
                 },
             },
             queues,
-            plugins: Vec::new(),
+            plugins: self.plugins.views(),
         })
     }
 }

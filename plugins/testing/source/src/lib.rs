@@ -1,0 +1,221 @@
+//! A source plugin for tests. Line protocol on a TCP listener; each
+//! command is answered with one line:
+//!
+//! - `EMIT <id> <user> <kind> <summary…>` → emits; `stored <event id>`,
+//!   `duplicate <event id>`, or `rejected <code>` once committed
+//! - `PANIC` → panics inside `on_data`
+//! - `PUT <key> <value>` / `GET <key>` → plugin key/value state
+//! - `TIMER <ms>` → `timer` after the delay
+//! - `ECHO <text>` → `<text>`
+//! - `QUIT` → the plugin closes the connection
+//! - `FLOOD <n>` → emits n events `flood-<conn>-<i>` and answers `flooded <n>`
+//!   after the last commit
+
+use serde::Deserialize;
+use std::collections::HashMap;
+use tocsin_sdk::{
+    CommitResult, EventOut, Handle, Host, Plugin, Priority, SocketKind, SourcePlugin, TimerId,
+    export_source_plugin,
+};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    listen: String,
+    #[serde(default)]
+    panic_on_create: bool,
+}
+
+struct TestSource {
+    host: Host,
+    buffers: HashMap<Handle, Vec<u8>>,
+    /// token → connection waiting for the answer
+    waiting: HashMap<u64, Handle>,
+    timers: HashMap<TimerId, Handle>,
+    floods: HashMap<Handle, (u64, u64)>,
+    next_token: u64,
+}
+
+fn parse(config: &str) -> Result<Config, String> {
+    toml::from_str(config).map_err(|e| e.to_string())
+}
+
+impl Plugin for TestSource {
+    const NAME: &'static str = "test-source";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+
+    fn validate_config(config: &str) -> Result<(), String> {
+        parse(config).map(|_| ())
+    }
+
+    fn create(host: Host, instance: &str, config: &str) -> Result<Self, String> {
+        let cfg = parse(config)?;
+        if cfg.panic_on_create {
+            panic!("asked to panic on create");
+        }
+        host.listen(SocketKind::Tcp, &cfg.listen, None)
+            .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
+        log::info!("test source {instance} listening on {}", cfg.listen);
+        Ok(TestSource {
+            host,
+            buffers: HashMap::new(),
+            waiting: HashMap::new(),
+            timers: HashMap::new(),
+            floods: HashMap::new(),
+            next_token: 1,
+        })
+    }
+
+    fn on_accept(&mut self, _l: Handle, conn: Handle, peer: &str) {
+        log::debug!("connection {conn:?} from {peer}");
+        self.buffers.insert(conn, Vec::new());
+    }
+
+    fn on_data(&mut self, conn: Handle, data: &[u8]) {
+        let mut lines = Vec::new();
+        {
+            let buf = self.buffers.entry(conn).or_default();
+            buf.extend_from_slice(data);
+            while let Some(pos) = buf.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = buf.drain(..=pos).collect();
+                lines.push(String::from_utf8_lossy(&line[..line.len() - 1]).to_string());
+            }
+        }
+        for line in lines {
+            self.command(conn, line.trim_end_matches('\r'));
+        }
+    }
+
+    fn on_closed(&mut self, conn: Handle, _reason: &str) {
+        self.buffers.remove(&conn);
+    }
+
+    fn on_timer(&mut self, t: TimerId) {
+        if let Some(conn) = self.timers.remove(&t) {
+            self.reply(conn, "timer");
+        }
+    }
+}
+
+impl TestSource {
+    fn reply(&self, conn: Handle, text: &str) {
+        let _ = self.host.send(conn, format!("{text}\n").as_bytes());
+    }
+
+    fn emit(
+        &mut self,
+        conn: Handle,
+        id: &str,
+        user: &str,
+        kind: &str,
+        summary: &str,
+    ) -> Option<u64> {
+        let token = self.next_token;
+        self.next_token += 1;
+        let ev = EventOut {
+            source_event_id: id.to_string(),
+            kind: kind.to_string(),
+            user: user.to_string(),
+            origin_host: "test-host".into(),
+            occurred_at_ms: 0,
+            priority: Priority::High,
+            summary: summary.to_string(),
+            body: String::new(),
+            attributes: [("via".to_string(), "test-source".to_string())].into(),
+        };
+        match self.host.emit(&ev, token) {
+            Ok(()) => {
+                self.waiting.insert(token, conn);
+                Some(token)
+            }
+            Err(e) => {
+                self.reply(conn, &format!("rejected {e}"));
+                None
+            }
+        }
+    }
+
+    fn command(&mut self, conn: Handle, line: &str) {
+        let mut parts = line.splitn(5, ' ');
+        match parts.next().unwrap_or("") {
+            "EMIT" => {
+                let id = parts.next().unwrap_or("");
+                let user = parts.next().unwrap_or("");
+                let kind = parts.next().unwrap_or("");
+                let summary = parts.next().unwrap_or("");
+                self.emit(conn, id, user, kind, summary);
+            }
+            "FLOOD" => {
+                let n: u64 = parts.next().and_then(|x| x.parse().ok()).unwrap_or(0);
+                self.floods.insert(conn, (n, 0));
+                for i in 0..n {
+                    let id = format!("flood-{}-{i}", conn.0);
+                    if let Some(t) = self.emit(conn, &id, "flood", "test.Flood", "flood") {
+                        // mark as a flood token: answered in bulk
+                        self.waiting.insert(t, Handle(u64::MAX - conn.0));
+                    }
+                }
+            }
+            "PANIC" => panic!("asked to panic"),
+            "PUT" => {
+                let k = parts.next().unwrap_or("");
+                let v = parts.next().unwrap_or("");
+                match self.host.kv_put(k.as_bytes(), v.as_bytes()) {
+                    Ok(()) => self.reply(conn, "ok"),
+                    Err(e) => self.reply(conn, &format!("error {e}")),
+                }
+            }
+            "GET" => {
+                let k = parts.next().unwrap_or("");
+                match self.host.kv_get(k.as_bytes()) {
+                    Ok(Some(v)) => self.reply(conn, &String::from_utf8_lossy(&v)),
+                    Ok(None) => self.reply(conn, "none"),
+                    Err(e) => self.reply(conn, &format!("error {e}")),
+                }
+            }
+            "TIMER" => {
+                let ms: u64 = parts.next().and_then(|x| x.parse().ok()).unwrap_or(0);
+                if let Ok(t) = self.host.timer(ms) {
+                    self.timers.insert(t, conn);
+                }
+            }
+            "ECHO" => {
+                let rest: Vec<&str> = parts.collect();
+                self.reply(conn, &rest.join(" "));
+            }
+            "QUIT" => {
+                let _ = self.host.close(conn);
+            }
+            other => self.reply(conn, &format!("unknown {other}")),
+        }
+    }
+}
+
+impl SourcePlugin for TestSource {
+    fn on_committed(&mut self, token: u64, result: CommitResult) {
+        let Some(conn) = self.waiting.remove(&token) else {
+            return;
+        };
+        if conn.0 > u64::MAX / 2 {
+            let real = Handle(u64::MAX - conn.0);
+            if let Some((n, done)) = self.floods.get_mut(&real) {
+                *done += 1;
+                if *done == *n {
+                    let n = *n;
+                    self.floods.remove(&real);
+                    self.reply(real, &format!("flooded {n}"));
+                }
+            }
+            return;
+        }
+        let text = match result {
+            CommitResult::Stored { event_id } => format!("stored {event_id}"),
+            CommitResult::Duplicate { event_id } => format!("duplicate {event_id}"),
+            CommitResult::Rejected { code, .. } => format!("rejected {code}"),
+            CommitResult::Failed { message } => format!("failed {message}"),
+        };
+        self.reply(conn, &text);
+    }
+}
+
+export_source_plugin!(TestSource);
