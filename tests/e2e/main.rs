@@ -4,6 +4,7 @@
 
 mod admin_socket;
 mod config_errors;
+mod deliveries;
 mod durability;
 mod lifecycle;
 mod plugins;

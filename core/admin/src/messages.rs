@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tocsin_abi::Priority;
+pub use tocsin_routing::SubscriptionSpec;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "kebab-case", deny_unknown_fields)]
@@ -32,6 +33,46 @@ pub enum Request {
         name: String,
     },
     PluginsReload {},
+    SubsAdd {
+        spec: Box<SubscriptionSpec>,
+    },
+    SubsList {},
+    SubsShow {
+        name: String,
+    },
+    SubsRm {
+        name: String,
+    },
+    SubsEnable {
+        name: String,
+        enabled: bool,
+    },
+    DeliveriesList {
+        #[serde(default)]
+        state: Option<String>,
+        #[serde(default)]
+        user: Option<String>,
+        #[serde(default = "default_limit")]
+        limit: u32,
+        #[serde(default)]
+        before_id: Option<i64>,
+    },
+    DeliveriesShow {
+        id: i64,
+    },
+    DlqList {
+        #[serde(default = "default_limit")]
+        limit: u32,
+    },
+    /// `id` None = every dead letter.
+    DlqReplay {
+        #[serde(default)]
+        id: Option<i64>,
+    },
+    DlqPurge {
+        #[serde(default)]
+        id: Option<i64>,
+    },
 }
 
 fn default_limit() -> u32 {
@@ -216,6 +257,67 @@ pub struct BackupResult {
     pub path: String,
     pub bytes: u64,
     pub pages: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubscriptionInfo {
+    pub id: i64,
+    pub created_at_ms: i64,
+    pub spec: SubscriptionSpec,
+}
+
+/// A delivery row (the daemon serialises its store record; the shape is
+/// pinned by a test in tocsind).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryInfo {
+    pub id: i64,
+    pub event_id: i64,
+    pub subscription_id: Option<i64>,
+    pub target_instance: String,
+    pub target_address: String,
+    pub user: String,
+    pub state: String,
+    pub attempts: u32,
+    pub next_attempt_at: Option<i64>,
+    pub expires_at: Option<i64>,
+    pub escalate_at: Option<i64>,
+    pub last_error: Option<String>,
+    pub message_id: String,
+    pub coalesce_key: Option<String>,
+    pub priority: u8,
+    pub flags: u32,
+    pub summary: String,
+    pub body: String,
+    pub escalated_from: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryInfo {
+    pub at: i64,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryDetail {
+    pub delivery: DeliveryInfo,
+    pub history: Vec<HistoryInfo>,
+    /// Deliveries created by escalating this one.
+    pub escalations: Vec<i64>,
+    pub event: Option<EventRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CountResult {
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdResult {
+    pub id: i64,
 }
 
 #[cfg(test)]

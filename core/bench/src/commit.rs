@@ -21,6 +21,7 @@ fn store_rate(dir: &Path, batch_size: usize, total: usize) -> f64 {
                 Op::InsertEvent {
                     event: event(i),
                     received_at_ms: 0,
+                    deliveries: vec![],
                 },
                 (),
             );

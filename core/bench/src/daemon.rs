@@ -77,6 +77,7 @@ fn fill(db: &Path, n: usize) {
             Op::InsertEvent {
                 event: event(i),
                 received_at_ms: 0,
+                deliveries: vec![],
             },
             (),
         );

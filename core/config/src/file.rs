@@ -15,6 +15,10 @@ pub struct Config {
     pub store: StoreConfig,
     #[serde(default)]
     pub plugins: PluginsConfig,
+    #[serde(default)]
+    pub delivery: DeliveryConfig,
+    #[serde(default)]
+    pub retention: RetentionConfig,
     /// The file this was read from (not a key in the file).
     #[serde(skip)]
     pub path: PathBuf,
@@ -168,4 +172,88 @@ fn default_plugin_dir() -> PathBuf {
 
 fn default_plugin_config_dir() -> PathBuf {
     PathBuf::from("/etc/tocsin/plugins.d")
+}
+
+/// Delivery scheduling defaults (a subscription may override the retry
+/// policy).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryConfig {
+    /// First retry after about this long (jittered: half to all of it).
+    #[serde(default = "default_retry_base_ms")]
+    pub retry_base_ms: u64,
+    /// Retry delays double up to this.
+    #[serde(default = "default_retry_cap_ms")]
+    pub retry_cap_ms: u64,
+    /// Attempts in all before a delivery is dead-lettered.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// Deliveries in flight per delivery plugin instance.
+    #[serde(default = "default_max_in_flight")]
+    pub max_in_flight: u32,
+    /// How long a delivery for a missing or failed instance waits before
+    /// it is looked at again.
+    #[serde(default = "default_unavailable_retry_ms")]
+    pub unavailable_retry_ms: u64,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig {
+            retry_base_ms: default_retry_base_ms(),
+            retry_cap_ms: default_retry_cap_ms(),
+            max_attempts: default_max_attempts(),
+            max_in_flight: default_max_in_flight(),
+            unavailable_retry_ms: default_unavailable_retry_ms(),
+        }
+    }
+}
+
+fn default_retry_base_ms() -> u64 {
+    2_000
+}
+fn default_retry_cap_ms() -> u64 {
+    3_600_000
+}
+fn default_max_attempts() -> u32 {
+    12
+}
+fn default_max_in_flight() -> u32 {
+    64
+}
+fn default_unavailable_retry_ms() -> u64 {
+    30_000
+}
+
+/// How long finished history is kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Finished deliveries (sent, delivered, displayed, expired, coalesced,
+    /// dropped, failed) older than this are deleted with their history.
+    #[serde(default = "default_days")]
+    pub deliveries_days: u32,
+    /// Events older than this with no deliveries left are deleted.
+    #[serde(default = "default_days")]
+    pub events_days: u32,
+    /// How often pruning runs.
+    #[serde(default = "default_prune_interval_s")]
+    pub prune_interval_s: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            deliveries_days: default_days(),
+            events_days: default_days(),
+            prune_interval_s: default_prune_interval_s(),
+        }
+    }
+}
+
+fn default_days() -> u32 {
+    30
+}
+fn default_prune_interval_s() -> u64 {
+    3600
 }

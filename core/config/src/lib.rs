@@ -7,6 +7,7 @@ mod load;
 
 pub use error::ConfigError;
 pub use file::{
-    AdminConfig, Config, DaemonConfig, IntegrityCheck, LogLevel, PluginsConfig, StoreConfig,
+    AdminConfig, Config, DaemonConfig, DeliveryConfig, IntegrityCheck, LogLevel, PluginsConfig,
+    RetentionConfig, StoreConfig,
 };
 pub use load::{DEFAULT_CONFIG_PATH, load, parse};

@@ -112,6 +112,24 @@ fn validate(cfg: &Config) -> Result<(), ConfigError> {
             "must be 1..64 printable characters",
         ));
     }
+    let d = &cfg.delivery;
+    if d.retry_base_ms == 0 || d.retry_cap_ms < d.retry_base_ms {
+        return Err(invalid(
+            cfg,
+            "delivery.retry_cap_ms",
+            "must be at least delivery.retry_base_ms (> 0)",
+        ));
+    }
+    if d.max_attempts == 0 || d.max_in_flight == 0 {
+        return Err(invalid(
+            cfg,
+            "delivery.max_attempts",
+            "max_attempts and max_in_flight must be > 0",
+        ));
+    }
+    if cfg.retention.prune_interval_s == 0 {
+        return Err(invalid(cfg, "retention.prune_interval_s", "must be > 0"));
+    }
     if cfg.store.path.file_name().is_none() {
         return Err(invalid(cfg, "store.path", "must name a file"));
     }

@@ -49,6 +49,21 @@ pub enum Command {
     },
     /// Send a test event through the normal ingest path
     Send(SendArgs),
+    /// Subscriptions: who gets which events where
+    Subs {
+        #[command(subcommand)]
+        command: SubsCommand,
+    },
+    /// The delivery queue and its history
+    Deliveries {
+        #[command(subcommand)]
+        command: DeliveriesCommand,
+    },
+    /// Dead letters: deliveries that gave up
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
     /// Plugin instances: state, counters, reload
     Plugins {
         #[command(subcommand)]
@@ -123,6 +138,155 @@ pub struct SendArgs {
     /// Attribute as KEY=VALUE (repeatable)
     #[arg(long = "attr", value_name = "KEY=VALUE")]
     pub attrs: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SubsCommand {
+    /// Add a subscription
+    Add(Box<SubsAddArgs>),
+    /// List subscriptions
+    List,
+    /// Show one subscription in full
+    Show {
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+    /// Remove a subscription (queued deliveries stay queued)
+    Rm {
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+    /// Enable a subscription
+    Enable {
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+    /// Disable a subscription (it stops matching new events)
+    Disable {
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SubsAddArgs {
+    /// Subscription name (letters, digits, '-', '_', '.')
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// User: exact or a glob such as '*@example.org' (case-insensitive)
+    #[arg(long)]
+    pub user: String,
+    /// Event kind glob, e.g. 'mail.*'
+    #[arg(long, default_value = "*")]
+    pub kind: String,
+    /// Delivery plugin instance and address: INSTANCE:ADDRESS
+    /// (e.g. imtp:im:alice@example.org)
+    #[arg(long, value_name = "INSTANCE:ADDRESS")]
+    pub target: String,
+    /// Only events at or above this priority
+    #[arg(long, value_name = "P")]
+    pub min_priority: Option<Priority>,
+    /// Quiet hours HH:MM-HH:MM (may cross midnight); needs --tz
+    #[arg(long, value_name = "HH:MM-HH:MM", requires = "tz")]
+    pub quiet_hours: Option<String>,
+    /// Time zone of the quiet hours, e.g. Europe/Berlin
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
+    /// During quiet hours: hold until they end, or drop
+    #[arg(long, value_name = "hold|drop", default_value = "hold")]
+    pub quiet_action: String,
+    /// Events at or above this priority ignore quiet hours
+    #[arg(long, value_name = "P", default_value = "urgent")]
+    pub quiet_bypass: Priority,
+    /// Per-user rate limit COUNT/DURATION (e.g. 10/1m); excess waits
+    #[arg(long, value_name = "N/DURATION")]
+    pub rate_limit: Option<String>,
+    /// Coalescing key template, e.g. 'vm:{attr.account}'
+    #[arg(long, value_name = "TEMPLATE")]
+    pub coalesce: Option<String>,
+    /// Give up on a delivery not made within this long (e.g. 1h)
+    #[arg(long, value_name = "DURATION")]
+    pub ttl: Option<String>,
+    /// Summary template with {field} placeholders
+    #[arg(long, value_name = "TEMPLATE")]
+    pub summary: Option<String>,
+    /// Body template with {field} placeholders
+    #[arg(long, value_name = "TEMPLATE")]
+    pub body: Option<String>,
+    /// Receipts wanted: none, delivery, display
+    #[arg(long, default_value = "none")]
+    pub receipts: String,
+    /// Escalate when no display receipt arrives within this long
+    #[arg(long, value_name = "DURATION", requires = "escalate_to")]
+    pub escalate_after: Option<String>,
+    /// Escalation target INSTANCE:ADDRESS
+    #[arg(long, value_name = "INSTANCE:ADDRESS")]
+    pub escalate_to: Option<String>,
+    /// When the recipient is not present: ignore, hold, escalate
+    #[arg(long, default_value = "ignore")]
+    pub presence: String,
+    /// Retry policy override: first retry after about this long
+    #[arg(long, value_name = "DURATION", requires_all = ["retry_cap", "max_attempts"])]
+    pub retry_base: Option<String>,
+    /// Retry policy override: longest wait between retries
+    #[arg(long, value_name = "DURATION")]
+    pub retry_cap: Option<String>,
+    /// Retry policy override: attempts before dead-lettering
+    #[arg(long, value_name = "N")]
+    pub max_attempts: Option<u32>,
+    /// Create it disabled
+    #[arg(long)]
+    pub disabled: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeliveriesCommand {
+    /// List deliveries, newest first
+    List {
+        /// pending, in-flight, sent, delivered, displayed, retrying, dead,
+        /// expired, coalesced, dropped, failed
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long, value_name = "ID")]
+        before: Option<i64>,
+    },
+    /// One delivery: its event, whole history and escalation chain
+    Show {
+        #[arg(value_name = "ID")]
+        id: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DlqCommand {
+    /// List dead letters
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// One dead letter in full
+    Show {
+        #[arg(value_name = "ID")]
+        id: i64,
+    },
+    /// Queue dead letters again (one ID, or --all)
+    Replay {
+        #[arg(value_name = "ID", required_unless_present = "all")]
+        id: Option<i64>,
+        #[arg(long, conflicts_with = "id")]
+        all: bool,
+    },
+    /// Delete dead letters (one ID, or --all)
+    Purge {
+        #[arg(value_name = "ID", required_unless_present = "all")]
+        id: Option<i64>,
+        #[arg(long, conflicts_with = "id")]
+        all: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -37,6 +37,10 @@ pub enum Continuation {
     PluginEmit { instance: InstanceRef, token: u64 },
     /// Nobody waits on this write.
     Nothing,
+    /// A retention pass finished.
+    Pruned,
+    /// An admin write (subscriptions, dead letters) to answer.
+    AdminWrite(ConnRef, crate::admin::AdminWrite),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +50,8 @@ pub enum TimerKind {
     AdminSweep,
     ShutdownDeadline,
     Plugin { instance: InstanceRef, id: u64 },
+    Deliveries,
+    Prune,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +88,7 @@ pub struct Daemon {
     pub(crate) timers: Timers<TimerKind>,
     pub(crate) admin: AdminServer,
     pub(crate) plugins: PluginManager,
+    pub(crate) engine: crate::delivery::Engine,
     pub(crate) jobs: Jobs,
     log_ctl: LogControl,
     pub(crate) started: Instant,
@@ -164,6 +171,7 @@ impl Daemon {
             timers,
             admin,
             plugins,
+            engine: crate::delivery::Engine::new(),
             jobs,
             log_ctl,
             started,
@@ -175,6 +183,15 @@ impl Daemon {
             checkpoint_armed: false,
         };
         d.apply_plugin_effects();
+        d.batch
+            .push(tocsin_store::Op::ResetInFlight, Continuation::Nothing);
+        d.load_subscriptions();
+        let first_prune = d.cfg.retention.prune_interval_s.min(60);
+        d.timers.after(
+            Instant::now(),
+            Duration::from_secs(first_prune),
+            TimerKind::Prune,
+        );
         let msg = format!(
             "ready: store {} (commit {}), admin socket {}",
             d.store.path().display(),
@@ -214,13 +231,15 @@ impl Daemon {
             }
             poll_errors = 0;
             for ev in events.iter() {
-                self.dispatch(ev.token(), ev.is_readable(), ev.is_writable());
+                self.dispatch_event(ev.token(), ev.is_readable(), ev.is_writable());
             }
             self.fire_timers();
             self.plugins.drive();
             self.apply_plugin_effects();
+            self.route_batch();
             self.commit();
             self.apply_plugin_effects();
+            self.dispatch();
             self.flush_admin();
             if let Some(code) = self.finished() {
                 return code;
@@ -228,7 +247,7 @@ impl Daemon {
         }
     }
 
-    fn dispatch(&mut self, token: Token, readable: bool, writable: bool) {
+    fn dispatch_event(&mut self, token: Token, readable: bool, writable: bool) {
         match token {
             SIGNAL_TOKEN => {
                 for s in self.signals.read() {
@@ -271,6 +290,15 @@ impl Daemon {
                         .after(now, Duration::from_secs(30), TimerKind::AdminSweep);
                 }
                 TimerKind::Plugin { instance, id } => self.plugins.timer(instance, id),
+                TimerKind::Deliveries => self.deliveries_timer(),
+                TimerKind::Prune => {
+                    self.prune();
+                    self.timers.after(
+                        now,
+                        Duration::from_secs(self.cfg.retention.prune_interval_s),
+                        TimerKind::Prune,
+                    );
+                }
                 TimerKind::ShutdownDeadline => {
                     if let Some(s) = self.stopping.as_mut() {
                         log::warn!("shutdown deadline reached; closing remaining connections");
@@ -301,6 +329,7 @@ impl Daemon {
                 TimerKind::IdleCheckpoint,
             );
         }
+        self.after_commit_deliveries();
         for (cont, outcome) in report.results {
             self.complete(cont, outcome);
         }
@@ -353,6 +382,8 @@ impl Daemon {
                 self.cfg.daemon.log_level = new.daemon.log_level;
                 self.cfg.store.checkpoint_idle_ms = new.store.checkpoint_idle_ms;
                 self.cfg.plugins = new.plugins.clone();
+                self.cfg.delivery = new.delivery.clone();
+                self.cfg.retention = new.retention.clone();
                 log::info!("configuration reloaded from {}", self.config_path.display());
                 self.reload_plugins();
             }
@@ -376,6 +407,10 @@ impl Daemon {
             exit,
             deadline_passed: false,
         });
+    }
+
+    pub(crate) fn stopping(&self) -> bool {
+        self.stopping.is_some()
     }
 
     /// Exits once the last batch is committed and its answers are out.
@@ -414,6 +449,7 @@ impl Daemon {
                     tocsin_store::Op::InsertEvent {
                         event,
                         received_at_ms: tocsin_store::now_ms(),
+                        deliveries: Vec::new(),
                     },
                     Continuation::PluginEmit { instance, token },
                 ),
@@ -448,6 +484,7 @@ impl Daemon {
                 Command::Presence { address, available } => {
                     self.presence(&e.instance, &address, available)
                 }
+                Command::Stopped => self.requeue_instance(instance),
             }
         }
     }
@@ -461,7 +498,7 @@ impl Daemon {
         let r = match outcome {
             Ok(tocsin_store::OpOutcome::EventInserted { id }) => CommitOutcome::Stored(id),
             Ok(tocsin_store::OpOutcome::EventDuplicate { id }) => CommitOutcome::Duplicate(id),
-            Ok(tocsin_store::OpOutcome::Done) => CommitOutcome::Failed("unexpected outcome".into()),
+            Ok(_) => CommitOutcome::Failed("unexpected outcome".into()),
             Err(tocsin_store::OpError::Rejected(m)) => {
                 CommitOutcome::Rejected("malformed".into(), m)
             }
@@ -489,18 +526,5 @@ impl Daemon {
         );
         self.apply_plugin_effects();
         report
-    }
-
-    /// Delivery plugins report outcomes here (the delivery engine).
-    fn delivery_result(&mut self, _instance: InstanceRef, r: crate::plugins::DeliveryReport) {
-        log::debug!("delivery {} reported outcome {}", r.delivery_id, r.outcome);
-    }
-
-    fn receipt(&mut self, instance: &str, message_id: &str, disposition: u32, _detail: &str) {
-        log::debug!("[{instance}] receipt {disposition} for {message_id}");
-    }
-
-    fn presence(&mut self, instance: &str, address: &str, available: bool) {
-        log::debug!("[{instance}] presence of {address}: {available}");
     }
 }

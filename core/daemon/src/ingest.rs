@@ -66,5 +66,6 @@ pub fn admit(event: Event, limits: &Limits) -> Result<Op, EventError> {
     Ok(Op::InsertEvent {
         event,
         received_at_ms: now_ms(),
+        deliveries: Vec::new(),
     })
 }

@@ -5,6 +5,7 @@ pub mod cli;
 
 mod admin;
 mod daemon;
+mod delivery;
 mod ingest;
 mod jobs;
 mod logging;

@@ -42,7 +42,6 @@ impl<K> Timers<K> {
         self.schedule(now + d, kind)
     }
 
-    #[allow(dead_code)] // used by the delivery scheduler
     pub fn cancel(&mut self, id: TimerId) -> Option<K> {
         self.live.remove(&id.0)
     }

@@ -29,19 +29,20 @@ CREATE TABLE events (
 CREATE INDEX events_by_user ON events (user, id);
 
 CREATE TABLE subscriptions (
-    id              INTEGER PRIMARY KEY,
-    name            TEXT    NOT NULL UNIQUE,
-    enabled         INTEGER NOT NULL DEFAULT 1,
-    user_pattern    TEXT    NOT NULL,
-    kind_pattern    TEXT    NOT NULL,
-    min_priority    INTEGER NOT NULL DEFAULT 1,
-    target_instance TEXT    NOT NULL,
-    target_address  TEXT    NOT NULL,
-    options         TEXT    NOT NULL DEFAULT '{}',
-    created_at      INTEGER NOT NULL,
-    change_seq      INTEGER NOT NULL
+    id         INTEGER PRIMARY KEY,
+    name       TEXT    NOT NULL UNIQUE,
+    enabled    INTEGER NOT NULL DEFAULT 1,
+    -- The whole SubscriptionSpec as JSON (tocsin-routing), validated on
+    -- the way in; the columns above are for lookups and listings.
+    spec       TEXT    NOT NULL,
+    created_at INTEGER NOT NULL,
+    change_seq INTEGER NOT NULL
 ) STRICT;
 
+-- One row per (event, target). States:
+--   pending -> in-flight -> sent -> delivered -> displayed
+--   in-flight -> retrying -> in-flight ... -> dead
+--   pending/retrying -> expired | coalesced | dropped
 CREATE TABLE deliveries (
     id              INTEGER PRIMARY KEY,
     event_id        INTEGER NOT NULL REFERENCES events (id),
@@ -52,25 +53,40 @@ CREATE TABLE deliveries (
     state           TEXT    NOT NULL,
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at INTEGER,
+    expires_at      INTEGER,
+    escalate_at     INTEGER,
     last_error      TEXT,
-    message_id      TEXT,
+    message_id      TEXT    NOT NULL UNIQUE,
     coalesce_key    TEXT,
+    priority        INTEGER NOT NULL,
+    flags           INTEGER NOT NULL DEFAULT 0,
+    summary         TEXT    NOT NULL,
+    body            TEXT    NOT NULL DEFAULT '',
     escalated_from  INTEGER REFERENCES deliveries (id),
     created_at      INTEGER NOT NULL,
     updated_at      INTEGER NOT NULL,
     change_seq      INTEGER NOT NULL
 ) STRICT;
 
--- The scheduler's next-due lookup only ever walks waiting rows.
+-- The scheduler's next-due lookup walks only waiting rows, in due order.
 CREATE INDEX deliveries_due ON deliveries (next_attempt_at)
     WHERE state IN ('pending', 'retrying');
+-- FIFO per (user, target): is anything older still unfinished?
+CREATE INDEX deliveries_queue ON deliveries (user, target_instance, target_address, id)
+    WHERE state IN ('pending', 'retrying', 'in-flight');
+CREATE INDEX deliveries_escalate ON deliveries (escalate_at)
+    WHERE escalate_at IS NOT NULL;
+CREATE INDEX deliveries_coalesce ON deliveries (subscription_id, coalesce_key)
+    WHERE coalesce_key IS NOT NULL AND state IN ('pending', 'retrying');
 CREATE INDEX deliveries_by_state ON deliveries (state, id);
-CREATE UNIQUE INDEX deliveries_by_message_id ON deliveries (message_id)
-    WHERE message_id IS NOT NULL;
+CREATE INDEX deliveries_by_event ON deliveries (event_id);
+CREATE INDEX deliveries_by_user ON deliveries (user, id);
+CREATE INDEX deliveries_finished ON deliveries (updated_at)
+    WHERE state IN ('delivered', 'displayed', 'sent', 'expired', 'coalesced', 'dropped', 'failed');
 
 CREATE TABLE delivery_history (
     id          INTEGER PRIMARY KEY,
-    delivery_id INTEGER NOT NULL REFERENCES deliveries (id),
+    delivery_id INTEGER NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
     at          INTEGER NOT NULL,
     from_state  TEXT,
     to_state    TEXT    NOT NULL,

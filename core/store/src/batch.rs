@@ -3,6 +3,7 @@
 //! fsync) and hands each op's outcome back with the caller's token, so
 //! acknowledgements are sent only after the data is durable.
 
+use crate::deliveries::{NewDelivery, Transition};
 use crate::error::{Ctx, StoreError};
 use crate::open::Store;
 use rusqlite::params;
@@ -10,11 +11,53 @@ use tocsin_abi::Event;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op {
-    /// Store an event unless (source, source_event_id) is already there.
+    /// Store an event unless (source, source_event_id) is already there;
+    /// a new event gets its deliveries in the same transaction.
     InsertEvent {
         event: Event,
         received_at_ms: i64,
+        deliveries: Vec<NewDelivery>,
     },
+    /// A delivery for an existing event (escalation); clears the
+    /// escalation deadline of `escalated_from` in the same transaction, so
+    /// an escalation happens exactly once.
+    InsertDelivery {
+        event_id: i64,
+        delivery: NewDelivery,
+    },
+    Transition(Transition),
+    SubscriptionAdd {
+        name: String,
+        spec_json: String,
+        enabled: bool,
+    },
+    SubscriptionRemove {
+        name: String,
+    },
+    SubscriptionUpdate {
+        name: String,
+        spec_json: String,
+        enabled: bool,
+    },
+    /// After a restart: what was in flight goes back to the queue.
+    ResetInFlight,
+    /// Dead letters back to pending (one, or all when `id` is None).
+    DlqReplay {
+        id: Option<i64>,
+        now_ms: i64,
+    },
+    DlqPurge {
+        id: Option<i64>,
+    },
+    /// Retention: finished deliveries updated before `finished_before_ms`,
+    /// then events received before `events_before_ms` with no deliveries
+    /// left; at most `limit` rows of each per call.
+    Prune {
+        finished_before_ms: i64,
+        events_before_ms: i64,
+        limit: u32,
+    },
+
     /// Set a plugin instance's key.
     PluginStatePut {
         instance: String,
@@ -36,6 +79,10 @@ pub enum OpOutcome {
     EventDuplicate {
         id: i64,
     },
+    Inserted {
+        id: i64,
+    },
+    Count(u64),
     Done,
 }
 
@@ -71,6 +118,14 @@ impl<T> Batch<T> {
 
     pub fn len(&self) -> usize {
         self.ops.len()
+    }
+
+    /// Lets the owner amend queued ops before the commit (routing fills in
+    /// the deliveries of new events).
+    pub fn for_each_op(&mut self, mut f: impl FnMut(&mut Op)) {
+        for (op, _) in &mut self.ops {
+            f(op);
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -164,7 +219,183 @@ impl Store {
             Op::InsertEvent {
                 event,
                 received_at_ms,
-            } => self.insert_event(event, *received_at_ms, seq),
+                deliveries,
+            } => {
+                let out = self.insert_event(event, *received_at_ms, seq)?;
+                if let OpOutcome::EventInserted { id } = out {
+                    for d in deliveries {
+                        self.insert_delivery(id, d, *received_at_ms, seq)?;
+                    }
+                }
+                Ok(out)
+            }
+            Op::InsertDelivery { event_id, delivery } => {
+                let now = crate::now_ms();
+                let id = self.insert_delivery(*event_id, delivery, now, seq)?;
+                if let Some(from) = delivery.escalated_from {
+                    self.conn
+                        .prepare_cached(
+                            "UPDATE deliveries SET escalate_at = NULL, updated_at = ?2,
+                                change_seq = ?3 WHERE id = ?1",
+                        )?
+                        .execute(params![from, now, seq])?;
+                    let state: String = self
+                        .conn
+                        .prepare_cached("SELECT state FROM deliveries WHERE id = ?1")?
+                        .query_row([from], |r| r.get(0))?;
+                    self.history(
+                        from,
+                        Some(&state),
+                        &state,
+                        &format!("escalated to delivery {id}"),
+                        now,
+                        seq,
+                    )?;
+                }
+                Ok(OpOutcome::Inserted { id })
+            }
+            Op::Transition(t) => {
+                if self.transition(t, crate::now_ms(), seq)? {
+                    Ok(OpOutcome::Done)
+                } else {
+                    Ok(OpOutcome::Count(0))
+                }
+            }
+            Op::SubscriptionAdd {
+                name,
+                spec_json,
+                enabled,
+            } => {
+                let n = self
+                    .conn
+                    .prepare_cached(
+                        "INSERT INTO subscriptions (name, enabled, spec, created_at, change_seq)
+                         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name) DO NOTHING",
+                    )?
+                    .execute(params![name, enabled, spec_json, crate::now_ms(), seq])?;
+                if n == 0 {
+                    return Ok(OpOutcome::Count(0));
+                }
+                Ok(OpOutcome::Inserted {
+                    id: self.conn.last_insert_rowid(),
+                })
+            }
+            Op::SubscriptionRemove { name } => {
+                let n = self
+                    .conn
+                    .prepare_cached("DELETE FROM subscriptions WHERE name = ?1")?
+                    .execute([name])?;
+                Ok(OpOutcome::Count(n as u64))
+            }
+            Op::SubscriptionUpdate {
+                name,
+                spec_json,
+                enabled,
+            } => {
+                let n = self
+                    .conn
+                    .prepare_cached(
+                        "UPDATE subscriptions SET spec = ?2, enabled = ?3, change_seq = ?4
+                         WHERE name = ?1",
+                    )?
+                    .execute(params![name, spec_json, enabled, seq])?;
+                Ok(OpOutcome::Count(n as u64))
+            }
+            Op::ResetInFlight => {
+                let now = crate::now_ms();
+                let ids: Vec<i64> = {
+                    let mut st = self
+                        .conn
+                        .prepare_cached("SELECT id FROM deliveries WHERE state = 'in-flight'")?;
+                    let rows = st.query_map([], |r| r.get(0))?;
+                    rows.collect::<Result<_, _>>()?
+                };
+                for id in &ids {
+                    self.transition(
+                        &Transition {
+                            id: *id,
+                            from: &["in-flight"],
+                            to: "pending",
+                            attempts: None,
+                            next_attempt_at: Some(Some(now)),
+                            escalate_at: None,
+                            last_error: None,
+                            detail: "daemon restarted while in flight; queued again".into(),
+                        },
+                        now,
+                        seq,
+                    )?;
+                }
+                Ok(OpOutcome::Count(ids.len() as u64))
+            }
+            Op::DlqReplay { id, now_ms } => {
+                let ids: Vec<i64> = {
+                    let mut st = self.conn.prepare_cached(
+                        "SELECT id FROM deliveries WHERE state = 'dead' AND (?1 IS NULL OR id = ?1)",
+                    )?;
+                    let rows = st.query_map([id], |r| r.get(0))?;
+                    rows.collect::<Result<_, _>>()?
+                };
+                for d in &ids {
+                    self.transition(
+                        &Transition {
+                            id: *d,
+                            from: &["dead"],
+                            to: "pending",
+                            attempts: Some(0),
+                            next_attempt_at: Some(Some(*now_ms)),
+                            escalate_at: None,
+                            last_error: None,
+                            detail: "replayed from the dead-letter queue".into(),
+                        },
+                        *now_ms,
+                        seq,
+                    )?;
+                }
+                Ok(OpOutcome::Count(ids.len() as u64))
+            }
+            Op::DlqPurge { id } => {
+                let n = self
+                    .conn
+                    .prepare_cached(
+                        "DELETE FROM deliveries WHERE state = 'dead' AND (?1 IS NULL OR id = ?1)
+                           AND id NOT IN (SELECT escalated_from FROM deliveries
+                                          WHERE escalated_from IS NOT NULL)",
+                    )?
+                    .execute([id])?;
+                Ok(OpOutcome::Count(n as u64))
+            }
+            Op::Prune {
+                finished_before_ms,
+                events_before_ms,
+                limit,
+            } => {
+                let d = self
+                    .conn
+                    .prepare_cached(
+                        "DELETE FROM deliveries WHERE id IN (
+                            SELECT id FROM deliveries
+                            WHERE state IN ('delivered', 'displayed', 'sent', 'expired',
+                                            'coalesced', 'dropped', 'failed')
+                              AND updated_at < ?1
+                              AND escalate_at IS NULL
+                              AND id NOT IN (SELECT escalated_from FROM deliveries
+                                             WHERE escalated_from IS NOT NULL)
+                            LIMIT ?2)",
+                    )?
+                    .execute(params![finished_before_ms, limit])?;
+                let e = self
+                    .conn
+                    .prepare_cached(
+                        "DELETE FROM events WHERE id IN (
+                            SELECT id FROM events WHERE received_at < ?1
+                              AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = events.id)
+                            ORDER BY id LIMIT ?2)",
+                    )?
+                    .execute(params![events_before_ms, limit])?;
+                Ok(OpOutcome::Count((d + e) as u64))
+            }
+
             Op::PluginStatePut {
                 instance,
                 key,

@@ -6,6 +6,7 @@
 //! streamed in order to a standby node.
 
 mod batch;
+mod deliveries;
 mod error;
 mod events;
 mod maintenance;
@@ -13,6 +14,9 @@ mod migrations;
 mod open;
 
 pub use batch::{Batch, CommitReport, Op, OpError, OpOutcome};
+pub use deliveries::{
+    DeliveryFilter, DeliveryRecord, DueDelivery, HistoryEntry, NewDelivery, Transition, WAITING,
+};
 pub use error::StoreError;
 pub use events::{EventFilter, StoredEvent};
 pub use maintenance::{BackupReport, StoreStats, backup, quick_check};

@@ -34,6 +34,7 @@ fn insert_dedupe_and_reopen() {
         Op::InsertEvent {
             event: ev("a", "1"),
             received_at_ms: 5,
+            deliveries: vec![],
         },
         1,
     );
@@ -41,6 +42,7 @@ fn insert_dedupe_and_reopen() {
         Op::InsertEvent {
             event: ev("a", "2"),
             received_at_ms: 5,
+            deliveries: vec![],
         },
         2,
     );
@@ -48,6 +50,7 @@ fn insert_dedupe_and_reopen() {
         Op::InsertEvent {
             event: ev("a", "1"),
             received_at_ms: 6,
+            deliveries: vec![],
         },
         3,
     );
@@ -55,6 +58,7 @@ fn insert_dedupe_and_reopen() {
         Op::InsertEvent {
             event: ev("b", "1"),
             received_at_ms: 6,
+            deliveries: vec![],
         },
         4,
     );
@@ -146,6 +150,7 @@ fn corruption_is_detected() {
                 Op::InsertEvent {
                     event: ev("a", &i.to_string()),
                     received_at_ms: 1,
+                    deliveries: vec![],
                 },
                 (),
             );
@@ -177,6 +182,7 @@ fn online_backup_is_complete() {
             Op::InsertEvent {
                 event: ev("a", &i.to_string()),
                 received_at_ms: 1,
+                deliveries: vec![],
             },
             (),
         );
@@ -252,7 +258,7 @@ proptest! {
             match a {
                 Action::Insert(s, i) => {
                     let (s, i) = (format!("s{s}"), format!("{i}"));
-                    batch.push(Op::InsertEvent { event: ev(&s, &i), received_at_ms: 0 }, (s, i));
+                    batch.push(Op::InsertEvent { event: ev(&s, &i), received_at_ms: 0, deliveries: vec![] }, (s, i));
                 }
                 Action::Commit => {
                     let rep = store.commit(&mut batch);
@@ -266,7 +272,7 @@ proptest! {
                             OpOutcome::EventDuplicate { id } => {
                                 prop_assert_eq!(model.get(&key), Some(&id));
                             }
-                            OpOutcome::Done => prop_assert!(false),
+                            other => prop_assert!(false, "{other:?}"),
                         }
                     }
                 }

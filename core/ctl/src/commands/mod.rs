@@ -2,10 +2,13 @@
 
 mod config;
 mod db;
+mod deliveries;
+mod duration;
 mod events;
 mod plugins;
 mod send;
 mod status;
+mod subs;
 
 use crate::CtlError;
 use crate::cli::{Cli, Command};
@@ -17,6 +20,9 @@ pub fn run(cli: Cli) -> Result<(), CtlError> {
         Command::Events { command } => events::run(&cli, command),
         Command::Send(args) => send::run(&cli, args),
         Command::Plugins { command } => plugins::run(&cli, command),
+        Command::Subs { command } => subs::run(&cli, command),
+        Command::Deliveries { command } => deliveries::run_deliveries(&cli, command),
+        Command::Dlq { command } => deliveries::run_dlq(&cli, command),
         Command::Db { command } => db::run(&cli, command),
     }
 }

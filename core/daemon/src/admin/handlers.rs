@@ -19,7 +19,7 @@ enum Handled {
     Later,
 }
 
-fn record(e: StoredEvent) -> EventRecord {
+pub(super) fn record(e: StoredEvent) -> EventRecord {
     EventRecord {
         id: e.id,
         source: e.event.source,
@@ -216,6 +216,19 @@ impl Daemon {
                 let report = self.reload_plugins();
                 Handled::Now(Response::ok(&report))
             }
+            req @ (Request::SubsAdd { .. }
+            | Request::SubsList {}
+            | Request::SubsShow { .. }
+            | Request::SubsRm { .. }
+            | Request::SubsEnable { .. }
+            | Request::DeliveriesList { .. }
+            | Request::DeliveriesShow { .. }
+            | Request::DlqList { .. }
+            | Request::DlqReplay { .. }
+            | Request::DlqPurge { .. }) => match self.handle_delivery_request(r, req) {
+                super::delivery_handlers::Answer::Now(resp) => Handled::Now(resp),
+                super::delivery_handlers::Answer::Later => Handled::Later,
+            },
             Request::DbBackup { path } => {
                 let dest = PathBuf::from(&path);
                 if !dest.is_absolute() {
@@ -243,6 +256,15 @@ impl Daemon {
                     log::error!("store write failed: {e}");
                 }
             }
+            Continuation::AdminWrite(r, what) => {
+                let resp = self.admin_write_done(what, outcome);
+                self.respond_later(r, &resp);
+            }
+            Continuation::Pruned => match outcome {
+                Ok(OpOutcome::Count(n)) if n > 0 => log::info!("retention: pruned {n} rows"),
+                Ok(_) => {}
+                Err(e) => log::error!("retention pass failed: {e}"),
+            },
             Continuation::PluginEmit { instance, token } => {
                 self.plugin_committed(instance, token, outcome)
             }
@@ -256,7 +278,7 @@ impl Daemon {
                         id,
                         duplicate: true,
                     }),
-                    Ok(OpOutcome::Done) => Response::error("internal", "unexpected outcome"),
+                    Ok(_) => Response::error("internal", "unexpected outcome"),
                     Err(e) => Response::error("internal", e.to_string()),
                 };
                 self.respond_later(r, &resp);

@@ -4,9 +4,11 @@
 
 mod access;
 mod conn;
+mod delivery_handlers;
 mod handlers;
 mod server;
 
 pub use access::{AccessError, AccessPolicy};
 pub use conn::ConnRef;
+pub use delivery_handlers::AdminWrite;
 pub use server::{AdminServer, BindError};

@@ -39,9 +39,11 @@ pub enum Command {
         address: String,
         available: bool,
     },
+    /// The instance stopped (failed, removed, restarted): whatever it held
+    /// goes back to the queue.
+    Stopped,
 }
 
-#[allow(dead_code)] // read by the delivery engine
 #[derive(Debug, Clone)]
 pub struct DeliveryReport {
     pub delivery_id: u64,

@@ -85,7 +85,7 @@ type DeliverFn =
     extern "C" fn(*mut std::ffi::c_void, u64, *const ffi::TocsinDelivery) -> ffi::Status;
 
 /// A plugin's vtable with every entry checked present.
-#[allow(dead_code)] // validate_config and deliver: config check, delivery engine
+#[allow(dead_code)] // validate_config: for a future `config check` of plugins.d
 #[derive(Debug, Clone, Copy)]
 pub struct Vtable {
     pub create: CreateFn,

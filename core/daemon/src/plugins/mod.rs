@@ -374,6 +374,12 @@ impl PluginManager {
             Some(f) => State::Failed(f),
             None => State::Disabled,
         };
+        self.effects.push(Effect {
+            slot,
+            generation,
+            instance: name.clone(),
+            command: Command::Stopped,
+        });
         for command in c.commands.drain(..) {
             if matches!(
                 command,
@@ -891,7 +897,6 @@ impl PluginManager {
         });
     }
 
-    #[allow(dead_code)] // the delivery engine's entry points
     pub fn instance_ref(&self, name: &str) -> Option<InstanceRef> {
         let slot = *self.by_name.get(name)?;
         let i = self.instances.get(slot)?;
@@ -901,7 +906,6 @@ impl PluginManager {
         })
     }
 
-    #[allow(dead_code)]
     pub fn kind_of(&self, name: &str) -> Option<Kind> {
         let slot = *self.by_name.get(name)?;
         self.instances.get(slot)?.lib.as_ref().map(|l| l.kind)
@@ -909,7 +913,6 @@ impl PluginManager {
 
     /// Hands a delivery to a delivery plugin instance. Returns false when
     /// the instance is not running (the caller keeps the delivery queued).
-    #[allow(dead_code)]
     pub fn deliver(&mut self, r: InstanceRef, d: &DeliveryIn<'_>) -> bool {
         if !self.is_current(r) {
             return false;
@@ -935,7 +938,6 @@ impl PluginManager {
         self.is_current(r)
     }
 
-    #[allow(dead_code)]
     pub fn count_delivery(&mut self, slot: usize, ok: bool) {
         if let Some(c) = self.ctx_mut(slot) {
             if ok {
@@ -1064,7 +1066,6 @@ pub enum CommitOutcome {
 }
 
 /// A delivery handed to a plugin.
-#[allow(dead_code)]
 #[derive(Debug, Clone, Copy)]
 pub struct DeliveryIn<'a> {
     pub delivery_id: u64,

@@ -1,0 +1,812 @@
+//! The routing and delivery engine: routes events to subscriptions inside
+//! the commit that stores them, dispatches due deliveries to delivery
+//! plugins (FIFO per recipient, bounded in flight per instance, rate
+//! limited), applies results and receipts, escalates, and prunes.
+
+mod random;
+pub mod router;
+
+use crate::daemon::{Continuation, Daemon, TimerKind};
+use crate::plugins::{DeliveryIn, DeliveryReport, InstanceRef, Kind};
+use random::Random;
+use router::Sub;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::time::{Duration, Instant};
+use tocsin_abi::ffi;
+use tocsin_routing::{PresencePolicy, RetryPolicy};
+use tocsin_store::{NewDelivery, Op, Transition, now_ms};
+
+/// (user, instance, address): the unit of FIFO ordering.
+type QueueKey = (String, String, String);
+
+struct InFlight {
+    instance: InstanceRef,
+    instance_name: String,
+    key: QueueKey,
+    subscription_id: Option<i64>,
+    attempts: u32,
+    flags: u32,
+}
+
+pub struct Engine {
+    pub subs: Vec<Sub>,
+    in_flight: HashMap<i64, InFlight>,
+    busy_keys: HashSet<QueueKey>,
+    per_instance: HashMap<String, u32>,
+    /// Sliding windows for per-user rate limits: (sub, user) → send times.
+    windows: HashMap<(i64, String), VecDeque<i64>>,
+    /// Presence reported by delivery plugins: (instance, address).
+    presence: HashMap<(String, String), bool>,
+    /// Escalations queued in this iteration (not yet committed).
+    escalating: HashSet<i64>,
+    pub random: Random,
+    pub dispatch_needed: bool,
+    timer: Option<(crate::timers::TimerId, i64)>,
+}
+
+impl Engine {
+    pub fn new() -> Engine {
+        Engine {
+            subs: Vec::new(),
+            in_flight: HashMap::new(),
+            busy_keys: HashSet::new(),
+            per_instance: HashMap::new(),
+            windows: HashMap::new(),
+            presence: HashMap::new(),
+            escalating: HashSet::new(),
+            random: Random::new(),
+            dispatch_needed: true,
+            timer: None,
+        }
+    }
+
+    fn sub(&self, id: Option<i64>) -> Option<&Sub> {
+        let id = id?;
+        self.subs.iter().find(|s| s.id == id)
+    }
+}
+
+/// The state names as `'static` strings for transitions that keep the
+/// current state.
+fn static_state(s: &str) -> &'static str {
+    match s {
+        "pending" => "pending",
+        "in-flight" => "in-flight",
+        "sent" => "sent",
+        "delivered" => "delivered",
+        "displayed" => "displayed",
+        "retrying" => "retrying",
+        "dead" => "dead",
+        "expired" => "expired",
+        "coalesced" => "coalesced",
+        "dropped" => "dropped",
+        _ => "failed",
+    }
+}
+
+/// Dispatch passes look at this many due deliveries at a time.
+const DISPATCH_BATCH: u32 = 512;
+
+impl Daemon {
+    /// Reads subscriptions from the store (at start and after changes).
+    pub(crate) fn load_subscriptions(&mut self) {
+        let rows = match self.store.subscriptions() {
+            Ok(r) => r,
+            Err(e) => {
+                log::error!("cannot read subscriptions: {e}");
+                return;
+            }
+        };
+        let mut subs = Vec::new();
+        for (id, json, _) in rows {
+            match serde_json::from_str(&json)
+                .map_err(|e| e.to_string())
+                .and_then(|spec| Sub::new(id, spec).map_err(|e| e.to_string()))
+            {
+                Ok(s) => subs.push(s),
+                Err(e) => log::error!("subscription {id} is unusable and ignored: {e}"),
+            }
+        }
+        self.engine.subs = subs;
+        self.engine.dispatch_needed = true;
+    }
+
+    /// Fills in the deliveries of every new event in the batch, just before
+    /// it commits: event and deliveries land in one transaction.
+    pub(crate) fn route_batch(&mut self) {
+        if self.engine.subs.is_empty() {
+            return;
+        }
+        let now = now_ms();
+        let engine = &mut self.engine;
+        let subs = &engine.subs;
+        let random = &mut engine.random;
+        let mut routed = 0usize;
+        self.batch.for_each_op(|op| {
+            if let Op::InsertEvent {
+                event, deliveries, ..
+            } = op
+                && deliveries.is_empty()
+            {
+                *deliveries = router::route(subs, event, now, &mut || random.message_id());
+                routed += deliveries.len();
+            }
+        });
+        if routed > 0 {
+            engine.dispatch_needed = true;
+        }
+    }
+
+    /// Hands due deliveries to their plugins. Runs after a commit that
+    /// changed the queue, and when the next-due timer fires.
+    pub(crate) fn dispatch(&mut self) {
+        if !self.engine.dispatch_needed || self.stopping() {
+            return;
+        }
+        self.engine.dispatch_needed = false;
+        let now = now_ms();
+        self.escalate(now);
+        let due = match self.store.due_deliveries(now, DISPATCH_BATCH) {
+            Ok(d) => d,
+            Err(e) => {
+                log::error!("cannot read due deliveries: {e}");
+                return;
+            }
+        };
+        let max_in_flight = self.cfg.delivery.max_in_flight;
+        let mut full: HashSet<String> = HashSet::new();
+        for d in due {
+            if self.engine.in_flight.contains_key(&d.id) {
+                continue;
+            }
+            if d.expires_at.is_some_and(|t| t <= now) {
+                self.push_transition(Transition {
+                    id: d.id,
+                    from: &["pending", "retrying"],
+                    to: "expired",
+                    attempts: None,
+                    next_attempt_at: Some(None),
+                    escalate_at: None,
+                    last_error: None,
+                    detail: "TTL passed before it could be delivered".into(),
+                });
+                continue;
+            }
+            if full.contains(&d.target_instance) {
+                continue;
+            }
+            let key: QueueKey = (
+                d.user.clone(),
+                d.target_instance.clone(),
+                d.target_address.clone(),
+            );
+            if self.engine.busy_keys.contains(&key) {
+                continue;
+            }
+            match self.store.older_unfinished(
+                &d.user,
+                &d.target_instance,
+                &d.target_address,
+                d.id,
+                now,
+            ) {
+                Ok(Some((_, state, next))) => {
+                    // FIFO per recipient: wait behind the older one.
+                    if state != "in-flight" {
+                        let at = next.unwrap_or(now).max(now + 1);
+                        if d.next_attempt_at.is_none_or(|n| n < at) {
+                            self.defer(
+                                d.id,
+                                &d.state,
+                                at,
+                                "waiting behind an older delivery to the same recipient",
+                            );
+                        }
+                    }
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    log::error!("{e}");
+                    continue;
+                }
+            }
+            let inst = self.plugins.instance_ref(&d.target_instance);
+            let kind = self.plugins.kind_of(&d.target_instance);
+            let running = inst.filter(|r| self.plugins.is_current(*r));
+            let Some(instance) = running else {
+                let at = now + self.cfg.delivery.unavailable_retry_ms as i64;
+                self.defer(
+                    d.id,
+                    &d.state,
+                    at,
+                    &format!(
+                        "delivery plugin instance {} is not running",
+                        d.target_instance
+                    ),
+                );
+                continue;
+            };
+            if kind != Some(Kind::Delivery) {
+                self.push_transition(Transition {
+                    id: d.id,
+                    from: &["pending", "retrying"],
+                    to: "dead",
+                    attempts: None,
+                    next_attempt_at: Some(None),
+                    escalate_at: None,
+                    last_error: Some(format!("{} is not a delivery plugin", d.target_instance)),
+                    detail: "permanent failure".into(),
+                });
+                continue;
+            }
+            let count = self
+                .engine
+                .per_instance
+                .get(&d.target_instance)
+                .copied()
+                .unwrap_or(0);
+            if count >= max_in_flight {
+                full.insert(d.target_instance.clone());
+                continue;
+            }
+            let sub = self.engine.sub(d.subscription_id).cloned();
+            if let Some(s) = &sub {
+                if let Some(rl) = s.spec.options.rate_limit {
+                    let w = self
+                        .engine
+                        .windows
+                        .entry((s.id, d.user.clone()))
+                        .or_default();
+                    let start = now - (rl.window_s as i64) * 1000;
+                    while w.front().is_some_and(|&t| t <= start) {
+                        w.pop_front();
+                    }
+                    if w.len() as u32 >= rl.count {
+                        let at = w
+                            .front()
+                            .map_or(now + 1000, |&t| t + (rl.window_s as i64) * 1000);
+                        self.defer(d.id, &d.state, at, "per-user rate limit");
+                        continue;
+                    }
+                }
+                let present = self
+                    .engine
+                    .presence
+                    .get(&(d.target_instance.clone(), d.target_address.clone()))
+                    .copied();
+                if present == Some(false) {
+                    match s.spec.options.presence {
+                        PresencePolicy::Ignore => {}
+                        PresencePolicy::Hold => {
+                            // Re-dispatched when presence changes.
+                            self.defer(
+                                d.id,
+                                &d.state,
+                                now + 3_600_000,
+                                "held until the recipient is present",
+                            );
+                            continue;
+                        }
+                        PresencePolicy::Escalate => {
+                            if let Some(t) = &s.spec.options.escalate_to {
+                                self.escalate_one(
+                                    d.id,
+                                    d.event_id,
+                                    &d.user,
+                                    d.priority,
+                                    &d.summary,
+                                    &d.body,
+                                    t.clone(),
+                                    "recipient not present",
+                                );
+                                self.push_transition(Transition {
+                                    id: d.id,
+                                    from: &["pending", "retrying"],
+                                    to: "expired",
+                                    attempts: None,
+                                    next_attempt_at: Some(None),
+                                    escalate_at: None,
+                                    last_error: None,
+                                    detail: "recipient not present; escalated instead".into(),
+                                });
+                                continue;
+                            }
+                        }
+                    }
+                }
+            }
+            if let Some(s) = &sub
+                && s.spec.options.rate_limit.is_some()
+            {
+                self.engine
+                    .windows
+                    .entry((s.id, d.user.clone()))
+                    .or_default()
+                    .push_back(now);
+            }
+            let attempts = d.attempts + 1;
+            self.push_transition(Transition {
+                id: d.id,
+                from: &["pending", "retrying"],
+                to: "in-flight",
+                attempts: Some(attempts),
+                next_attempt_at: Some(None),
+                escalate_at: None,
+                last_error: None,
+                detail: format!("attempt {attempts} handed to {}", d.target_instance),
+            });
+            self.engine.in_flight.insert(
+                d.id,
+                InFlight {
+                    instance,
+                    instance_name: d.target_instance.clone(),
+                    key: key.clone(),
+                    subscription_id: d.subscription_id,
+                    attempts,
+                    flags: d.flags,
+                },
+            );
+            self.engine.busy_keys.insert(key);
+            *self
+                .engine
+                .per_instance
+                .entry(d.target_instance.clone())
+                .or_default() += 1;
+            let handed = self.plugins.deliver(
+                instance,
+                &DeliveryIn {
+                    delivery_id: d.id as u64,
+                    event_id: d.event_id,
+                    occurred_at_ms: d.occurred_at_ms,
+                    attempt: attempts,
+                    priority: d.priority,
+                    flags: d.flags,
+                    target: &d.target_address,
+                    user: &d.user,
+                    kind: &d.kind,
+                    source: &d.source,
+                    summary: &d.summary,
+                    body: &d.body,
+                    message_id: &d.message_id,
+                },
+            );
+            if !handed {
+                // The instance failed inside deliver: back to the queue.
+                self.requeue(d.id, "the delivery plugin failed while taking it");
+            }
+        }
+        self.apply_plugin_effects();
+        self.arm_delivery_timer();
+    }
+
+    fn push_transition(&mut self, t: Transition) {
+        self.batch.push(Op::Transition(t), Continuation::Nothing);
+        self.engine.dispatch_needed = true;
+    }
+
+    fn defer(&mut self, id: i64, state: &str, at: i64, why: &str) {
+        let from: &'static [&'static str] = if state == "retrying" {
+            &["retrying"]
+        } else {
+            &["pending"]
+        };
+        let to = if state == "retrying" {
+            "retrying"
+        } else {
+            "pending"
+        };
+        self.batch.push(
+            Op::Transition(Transition {
+                id,
+                from,
+                to,
+                attempts: None,
+                next_attempt_at: Some(Some(at)),
+                escalate_at: None,
+                last_error: None,
+                detail: why.to_string(),
+            }),
+            Continuation::Nothing,
+        );
+    }
+
+    fn finish_in_flight(&mut self, id: i64) -> Option<InFlight> {
+        let f = self.engine.in_flight.remove(&id)?;
+        self.engine.busy_keys.remove(&f.key);
+        if let Some(n) = self.engine.per_instance.get_mut(&f.instance_name) {
+            *n = n.saturating_sub(1);
+        }
+        self.engine.dispatch_needed = true;
+        Some(f)
+    }
+
+    fn requeue(&mut self, id: i64, why: &str) {
+        if self.finish_in_flight(id).is_some() {
+            self.push_transition(Transition {
+                id,
+                from: &["in-flight"],
+                to: "pending",
+                attempts: None,
+                next_attempt_at: Some(Some(now_ms() + 1000)),
+                escalate_at: None,
+                last_error: Some(why.to_string()),
+                detail: why.to_string(),
+            });
+        }
+    }
+
+    /// Deliveries held by an instance that failed go back to the queue.
+    pub(crate) fn requeue_instance(&mut self, r: InstanceRef) {
+        let ids: Vec<i64> = self
+            .engine
+            .in_flight
+            .iter()
+            .filter(|(_, f)| f.instance == r)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            self.requeue(id, "the delivery plugin instance stopped");
+        }
+    }
+
+    fn retry_policy(&self, sub: Option<i64>) -> RetryPolicy {
+        self.engine
+            .sub(sub)
+            .and_then(|s| s.spec.options.retry)
+            .unwrap_or(RetryPolicy {
+                base_ms: self.cfg.delivery.retry_base_ms,
+                cap_ms: self.cfg.delivery.retry_cap_ms,
+                max_attempts: self.cfg.delivery.max_attempts,
+            })
+    }
+
+    fn escalate_deadline(&self, sub: Option<i64>, now: i64) -> Option<i64> {
+        let s = self.engine.sub(sub)?;
+        let after = s.spec.options.escalate_after_s?;
+        Some(now + (after as i64) * 1000)
+    }
+
+    pub(crate) fn delivery_result(&mut self, instance: InstanceRef, r: DeliveryReport) {
+        let id = r.delivery_id as i64;
+        match self.engine.in_flight.get(&id) {
+            Some(f) if f.instance == instance => {}
+            _ => {
+                log::warn!(
+                    "delivery {id}: result {} from an instance not holding it; ignored",
+                    r.outcome
+                );
+                return;
+            }
+        }
+        let Some(f) = self.finish_in_flight(id) else {
+            return;
+        };
+        let now = now_ms();
+        let ok = matches!(r.outcome, ffi::OUTCOME_SENT | ffi::OUTCOME_DELIVERED);
+        self.plugins.count_delivery(f.instance.slot, ok);
+        let t = match r.outcome {
+            ffi::OUTCOME_SENT | ffi::OUTCOME_DELIVERED => {
+                let to = if r.outcome == ffi::OUTCOME_SENT {
+                    "sent"
+                } else {
+                    "delivered"
+                };
+                let esc = if f.flags & ffi::WANT_DISPLAY_RECEIPT != 0 {
+                    self.escalate_deadline(f.subscription_id, now)
+                } else {
+                    None
+                };
+                Transition {
+                    id,
+                    from: &["in-flight"],
+                    to,
+                    attempts: None,
+                    next_attempt_at: Some(None),
+                    escalate_at: Some(esc),
+                    last_error: None,
+                    detail: if r.reason.is_empty() {
+                        format!("attempt {} succeeded", f.attempts)
+                    } else {
+                        format!("attempt {} succeeded: {}", f.attempts, r.reason)
+                    },
+                }
+            }
+            ffi::OUTCOME_RETRY => {
+                let policy = self.retry_policy(f.subscription_id);
+                if policy.exhausted(f.attempts) {
+                    Transition {
+                        id,
+                        from: &["in-flight"],
+                        to: "dead",
+                        attempts: None,
+                        next_attempt_at: Some(None),
+                        escalate_at: None,
+                        last_error: Some(r.reason.clone()),
+                        detail: format!("gave up after {} attempts: {}", f.attempts, r.reason),
+                    }
+                } else {
+                    let delay = policy
+                        .delay_ms(f.attempts, self.engine.random.unit())
+                        .max(r.retry_after_ms);
+                    Transition {
+                        id,
+                        from: &["in-flight"],
+                        to: "retrying",
+                        attempts: None,
+                        next_attempt_at: Some(Some(now + delay as i64)),
+                        escalate_at: None,
+                        last_error: Some(r.reason.clone()),
+                        detail: format!(
+                            "attempt {} failed ({}); retry in {} ms",
+                            f.attempts, r.reason, delay
+                        ),
+                    }
+                }
+            }
+            _ => Transition {
+                id,
+                from: &["in-flight"],
+                to: "dead",
+                attempts: None,
+                next_attempt_at: Some(None),
+                escalate_at: None,
+                last_error: Some(r.reason.clone()),
+                detail: format!("permanent failure: {}", r.reason),
+            },
+        };
+        self.push_transition(t);
+    }
+
+    pub(crate) fn receipt(
+        &mut self,
+        instance: &str,
+        message_id: &str,
+        disposition: u32,
+        detail: &str,
+    ) {
+        let d = match self.store.delivery_by_message_id(message_id) {
+            Ok(Some(d)) => d,
+            Ok(None) => {
+                log::debug!("[{instance}] receipt for unknown message id {message_id}");
+                return;
+            }
+            Err(e) => {
+                log::error!("{e}");
+                return;
+            }
+        };
+        if d.target_instance != instance {
+            log::warn!(
+                "[{instance}] receipt for delivery {} of instance {}; ignored",
+                d.id,
+                d.target_instance
+            );
+            return;
+        }
+        let now = now_ms();
+        let note = |what: &str| {
+            if detail.is_empty() {
+                what.to_string()
+            } else {
+                format!("{what}: {detail}")
+            }
+        };
+        let t = match disposition {
+            ffi::RECEIPT_DELIVERED => {
+                let esc = if d.flags & ffi::WANT_DISPLAY_RECEIPT != 0 && d.escalate_at.is_none() {
+                    Some(self.escalate_deadline(d.subscription_id, now))
+                } else {
+                    None
+                };
+                Transition {
+                    id: d.id,
+                    from: &["in-flight", "sent"],
+                    to: "delivered",
+                    attempts: None,
+                    next_attempt_at: None,
+                    escalate_at: esc,
+                    last_error: None,
+                    detail: note("delivery receipt"),
+                }
+            }
+            ffi::RECEIPT_DISPLAYED => Transition {
+                id: d.id,
+                from: &["in-flight", "sent", "delivered"],
+                to: "displayed",
+                attempts: None,
+                next_attempt_at: None,
+                escalate_at: Some(None),
+                last_error: None,
+                detail: note("display receipt"),
+            },
+            _ => Transition {
+                id: d.id,
+                from: &["in-flight", "sent", "delivered"],
+                to: "failed",
+                attempts: None,
+                next_attempt_at: None,
+                // A failed delivery will never be displayed: escalate now.
+                escalate_at: Some(self.escalate_deadline(d.subscription_id, now).map(|_| now)),
+                last_error: Some(note("negative receipt")),
+                detail: note("negative receipt"),
+            },
+        };
+        if d.state == "in-flight" {
+            // The receipt overtook the plugin's own answer.
+            self.finish_in_flight(d.id);
+        }
+        self.push_transition(t);
+    }
+
+    pub(crate) fn presence(&mut self, instance: &str, address: &str, available: bool) {
+        let prev = self
+            .engine
+            .presence
+            .insert((instance.to_string(), address.to_string()), available);
+        if available && prev == Some(false) {
+            // Held deliveries for this address are due now.
+            if let Err(e) = self.release_held(instance, address) {
+                log::error!("{e}");
+            }
+        }
+    }
+
+    fn release_held(
+        &mut self,
+        instance: &str,
+        address: &str,
+    ) -> Result<(), tocsin_store::StoreError> {
+        let filter = tocsin_store::DeliveryFilter {
+            state: Some("pending".into()),
+            user: None,
+            before_id: None,
+            limit: 10_000,
+        };
+        let now = now_ms();
+        for d in self.store.list_deliveries(&filter)? {
+            if d.target_instance == instance
+                && d.target_address == address
+                && d.next_attempt_at.is_some_and(|t| t > now)
+            {
+                self.defer(d.id, "pending", now, "recipient is present");
+            }
+        }
+        self.engine.dispatch_needed = true;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn escalate_one(
+        &mut self,
+        from: i64,
+        event_id: i64,
+        user: &str,
+        priority: u8,
+        summary: &str,
+        body: &str,
+        target: tocsin_routing::Target,
+        why: &str,
+    ) {
+        let now = now_ms();
+        let message_id = self.engine.random.message_id();
+        self.batch.push(
+            Op::InsertDelivery {
+                event_id,
+                delivery: NewDelivery {
+                    subscription_id: None,
+                    target_instance: target.instance.clone(),
+                    target_address: target.address.clone(),
+                    user: user.to_string(),
+                    state: "pending",
+                    next_attempt_at: Some(now),
+                    expires_at: None,
+                    message_id,
+                    coalesce_key: None,
+                    priority,
+                    flags: 0,
+                    summary: summary.to_string(),
+                    body: body.to_string(),
+                    detail: format!("escalation of delivery {from}: {why}"),
+                    escalated_from: Some(from),
+                },
+            },
+            Continuation::Nothing,
+        );
+        self.engine.dispatch_needed = true;
+    }
+
+    /// One new delivery per overdue display receipt; the deadline is
+    /// cleared in the same transaction, so a restart cannot repeat it.
+    fn escalate(&mut self, now: i64) {
+        let due = match self.store.escalations_due(now, 256) {
+            Ok(d) => d,
+            Err(e) => {
+                log::error!("cannot read escalations: {e}");
+                return;
+            }
+        };
+        for d in due {
+            if !self.engine.escalating.insert(d.id) {
+                continue;
+            }
+            let target = self
+                .engine
+                .sub(d.subscription_id)
+                .and_then(|s| s.spec.options.escalate_to.clone());
+            match target {
+                Some(t) if d.state != "displayed" => {
+                    self.escalate_one(
+                        d.id,
+                        d.event_id,
+                        &d.user,
+                        d.priority,
+                        &d.summary,
+                        &d.body,
+                        t,
+                        "no display receipt in time",
+                    );
+                }
+                _ => self.push_transition(Transition {
+                    id: d.id,
+                    from: &["sent", "delivered", "displayed", "failed", "in-flight"],
+                    to: static_state(&d.state),
+                    attempts: None,
+                    next_attempt_at: None,
+                    escalate_at: Some(None),
+                    last_error: None,
+                    detail: "escalation no longer configured".into(),
+                }),
+            }
+        }
+    }
+
+    /// Called after every commit.
+    pub(crate) fn after_commit_deliveries(&mut self) {
+        self.engine.escalating.clear();
+    }
+
+    /// Keeps one timer armed at the earliest of the next due delivery and
+    /// the next escalation deadline.
+    pub(crate) fn arm_delivery_timer(&mut self) {
+        let next = [self.store.next_due(), self.store.next_escalation()]
+            .into_iter()
+            .filter_map(|r| r.ok().flatten())
+            .min();
+        let Some(at) = next else {
+            if let Some((id, _)) = self.engine.timer.take() {
+                self.timers.cancel(id);
+            }
+            return;
+        };
+        if let Some((id, cur)) = self.engine.timer {
+            if cur == at {
+                return;
+            }
+            self.timers.cancel(id);
+        }
+        let delay = Duration::from_millis(u64::try_from(at - now_ms()).unwrap_or(0));
+        let id = self
+            .timers
+            .after(Instant::now(), delay, TimerKind::Deliveries);
+        self.engine.timer = Some((id, at));
+    }
+
+    pub(crate) fn deliveries_timer(&mut self) {
+        self.engine.timer = None;
+        self.engine.dispatch_needed = true;
+    }
+
+    pub(crate) fn prune(&mut self) {
+        let now = now_ms();
+        let day = 86_400_000i64;
+        self.batch.push(
+            Op::Prune {
+                finished_before_ms: now - i64::from(self.cfg.retention.deliveries_days) * day,
+                events_before_ms: now - i64::from(self.cfg.retention.events_days) * day,
+                limit: 5_000,
+            },
+            Continuation::Pruned,
+        );
+    }
+}

@@ -1,0 +1,494 @@
+//! Deliveries: one row per (event, target), every state change persisted
+//! with a history row in the same transaction.
+
+use crate::error::{Ctx, StoreError};
+use crate::open::Store;
+use rusqlite::{OptionalExtension, Row, params};
+
+/// Waiting states the scheduler may dispatch.
+pub const WAITING: [&str; 2] = ["pending", "retrying"];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDelivery {
+    pub subscription_id: Option<i64>,
+    pub target_instance: String,
+    pub target_address: String,
+    pub user: String,
+    /// "pending" normally; "dropped" (quiet hours) is recorded too.
+    pub state: &'static str,
+    pub next_attempt_at: Option<i64>,
+    pub expires_at: Option<i64>,
+    pub message_id: String,
+    pub coalesce_key: Option<String>,
+    pub priority: u8,
+    pub flags: u32,
+    pub summary: String,
+    pub body: String,
+    /// History note for the creation ("held for quiet hours until …").
+    pub detail: String,
+    pub escalated_from: Option<i64>,
+}
+
+/// A state change, applied only if the row is still in one of `from`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub id: i64,
+    pub from: &'static [&'static str],
+    pub to: &'static str,
+    pub attempts: Option<u32>,
+    /// `Some(None)` clears it.
+    pub next_attempt_at: Option<Option<i64>>,
+    pub escalate_at: Option<Option<i64>>,
+    pub last_error: Option<String>,
+    pub detail: String,
+}
+
+/// A delivery ready to hand to a plugin, joined with its event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueDelivery {
+    pub id: i64,
+    pub event_id: i64,
+    pub subscription_id: Option<i64>,
+    pub target_instance: String,
+    pub target_address: String,
+    pub user: String,
+    pub state: String,
+    pub attempts: u32,
+    pub next_attempt_at: Option<i64>,
+    pub expires_at: Option<i64>,
+    pub message_id: String,
+    pub priority: u8,
+    pub flags: u32,
+    pub summary: String,
+    pub body: String,
+    pub kind: String,
+    pub source: String,
+    pub occurred_at_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeliveryRecord {
+    pub id: i64,
+    pub event_id: i64,
+    pub subscription_id: Option<i64>,
+    pub target_instance: String,
+    pub target_address: String,
+    pub user: String,
+    pub state: String,
+    pub attempts: u32,
+    pub next_attempt_at: Option<i64>,
+    pub expires_at: Option<i64>,
+    pub escalate_at: Option<i64>,
+    pub last_error: Option<String>,
+    pub message_id: String,
+    pub coalesce_key: Option<String>,
+    pub priority: u8,
+    pub flags: u32,
+    pub summary: String,
+    pub body: String,
+    pub escalated_from: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HistoryEntry {
+    pub at: i64,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryFilter {
+    pub state: Option<String>,
+    pub user: Option<String>,
+    pub before_id: Option<i64>,
+    pub limit: u32,
+}
+
+const RECORD_COLS: &str = "id, event_id, subscription_id, target_instance, target_address, user,
+    state, attempts, next_attempt_at, expires_at, escalate_at, last_error, message_id,
+    coalesce_key, priority, flags, summary, body, escalated_from, created_at, updated_at";
+
+fn record(r: &Row<'_>) -> rusqlite::Result<DeliveryRecord> {
+    Ok(DeliveryRecord {
+        id: r.get(0)?,
+        event_id: r.get(1)?,
+        subscription_id: r.get(2)?,
+        target_instance: r.get(3)?,
+        target_address: r.get(4)?,
+        user: r.get(5)?,
+        state: r.get(6)?,
+        attempts: r.get(7)?,
+        next_attempt_at: r.get(8)?,
+        expires_at: r.get(9)?,
+        escalate_at: r.get(10)?,
+        last_error: r.get(11)?,
+        message_id: r.get(12)?,
+        coalesce_key: r.get(13)?,
+        priority: r.get(14)?,
+        flags: r.get(15)?,
+        summary: r.get(16)?,
+        body: r.get(17)?,
+        escalated_from: r.get(18)?,
+        created_at: r.get(19)?,
+        updated_at: r.get(20)?,
+    })
+}
+
+impl Store {
+    pub(crate) fn history(
+        &self,
+        id: i64,
+        from: Option<&str>,
+        to: &str,
+        detail: &str,
+        now: i64,
+        seq: i64,
+    ) -> rusqlite::Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO delivery_history (delivery_id, at, from_state, to_state, detail, change_seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![id, now, from, to, detail, seq])?;
+        Ok(())
+    }
+
+    pub(crate) fn insert_delivery(
+        &self,
+        event_id: i64,
+        d: &NewDelivery,
+        now: i64,
+        seq: i64,
+    ) -> rusqlite::Result<i64> {
+        // A newer notification with the same key replaces older ones that
+        // have not been handed to a plugin yet.
+        let mut replaced = Vec::new();
+        if let Some(key) = &d.coalesce_key {
+            let mut st = self.conn.prepare_cached(
+                "SELECT id, state FROM deliveries
+                 WHERE subscription_id IS ?1 AND coalesce_key = ?2
+                   AND state IN ('pending', 'retrying')",
+            )?;
+            let rows = st.query_map(params![d.subscription_id, key], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })?;
+            for row in rows {
+                replaced.push(row?);
+            }
+        }
+        self.conn
+            .prepare_cached(
+                "INSERT INTO deliveries (event_id, subscription_id, target_instance, target_address,
+                    user, state, next_attempt_at, expires_at, message_id, coalesce_key, priority,
+                    flags, summary, body, escalated_from, created_at, updated_at, change_seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17)",
+            )?
+            .execute(params![
+                event_id,
+                d.subscription_id,
+                d.target_instance,
+                d.target_address,
+                d.user,
+                d.state,
+                d.next_attempt_at,
+                d.expires_at,
+                d.message_id,
+                d.coalesce_key,
+                d.priority,
+                d.flags,
+                d.summary,
+                d.body,
+                d.escalated_from,
+                now,
+                seq
+            ])?;
+        let id = self.conn.last_insert_rowid();
+        self.history(id, None, d.state, &d.detail, now, seq)?;
+        for (old, state) in replaced {
+            self.conn
+                .prepare_cached(
+                    "UPDATE deliveries SET state = 'coalesced', next_attempt_at = NULL,
+                        updated_at = ?2, change_seq = ?3 WHERE id = ?1",
+                )?
+                .execute(params![old, now, seq])?;
+            self.history(
+                old,
+                Some(&state),
+                "coalesced",
+                &format!("replaced by delivery {id}"),
+                now,
+                seq,
+            )?;
+        }
+        Ok(id)
+    }
+
+    /// Applies a transition; `Ok(false)` when the row was not in an
+    /// expected state any more (someone else moved it).
+    pub(crate) fn transition(&self, t: &Transition, now: i64, seq: i64) -> rusqlite::Result<bool> {
+        let current: Option<String> = self
+            .conn
+            .prepare_cached("SELECT state FROM deliveries WHERE id = ?1")?
+            .query_row([t.id], |r| r.get(0))
+            .optional()?;
+        let Some(current) = current else {
+            return Ok(false);
+        };
+        if !t.from.contains(&current.as_str()) {
+            return Ok(false);
+        }
+        let (set_next, next) = match t.next_attempt_at {
+            Some(v) => (1, v),
+            None => (0, None),
+        };
+        let (set_esc, esc) = match t.escalate_at {
+            Some(v) => (1, v),
+            None => (0, None),
+        };
+        self.conn
+            .prepare_cached(
+                "UPDATE deliveries SET state = ?2,
+                    attempts = coalesce(?3, attempts),
+                    next_attempt_at = CASE WHEN ?4 THEN ?5 ELSE next_attempt_at END,
+                    escalate_at = CASE WHEN ?6 THEN ?7 ELSE escalate_at END,
+                    last_error = coalesce(?8, last_error),
+                    updated_at = ?9, change_seq = ?10
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                t.id,
+                t.to,
+                t.attempts,
+                set_next,
+                next,
+                set_esc,
+                esc,
+                t.last_error,
+                now,
+                seq
+            ])?;
+        self.history(t.id, Some(&current), t.to, &t.detail, now, seq)?;
+        Ok(true)
+    }
+
+    /// Due deliveries in due order (index `deliveries_due`).
+    pub fn due_deliveries(&self, now: i64, limit: u32) -> Result<Vec<DueDelivery>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT d.id, d.event_id, d.subscription_id, d.target_instance, d.target_address,
+                        d.user, d.state, d.attempts, d.next_attempt_at, d.expires_at, d.message_id,
+                        d.priority, d.flags, d.summary, d.body, e.kind, e.source, e.occurred_at
+                 FROM deliveries d JOIN events e ON e.id = d.event_id
+                 WHERE d.state IN ('pending', 'retrying') AND d.next_attempt_at <= ?1
+                 ORDER BY d.next_attempt_at LIMIT ?2",
+            )
+            .ctx(|| "preparing due query".into())?;
+        let rows = st
+            .query_map(params![now, limit], |r| {
+                Ok(DueDelivery {
+                    id: r.get(0)?,
+                    event_id: r.get(1)?,
+                    subscription_id: r.get(2)?,
+                    target_instance: r.get(3)?,
+                    target_address: r.get(4)?,
+                    user: r.get(5)?,
+                    state: r.get(6)?,
+                    attempts: r.get(7)?,
+                    next_attempt_at: r.get(8)?,
+                    expires_at: r.get(9)?,
+                    message_id: r.get(10)?,
+                    priority: r.get(11)?,
+                    flags: r.get(12)?,
+                    summary: r.get(13)?,
+                    body: r.get(14)?,
+                    kind: r.get(15)?,
+                    source: r.get(16)?,
+                    occurred_at_ms: r.get(17)?,
+                })
+            })
+            .ctx(|| "querying due deliveries".into())?;
+        rows.collect::<Result<_, _>>()
+            .ctx(|| "querying due deliveries".into())
+    }
+
+    /// When the next waiting delivery is due.
+    pub fn next_due(&self) -> Result<Option<i64>, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT next_attempt_at FROM deliveries
+                 WHERE state IN ('pending', 'retrying') AND next_attempt_at IS NOT NULL
+                 ORDER BY next_attempt_at LIMIT 1",
+            )
+            .and_then(|mut s| s.query_row([], |r| r.get(0)).optional())
+            .ctx(|| "querying next due".into())
+    }
+
+    /// The oldest unfinished delivery queued before `id` for the same
+    /// (user, target), if any: FIFO per recipient. A pending delivery that
+    /// is deliberately held for later (quiet hours, presence) does not
+    /// block: an urgent notification that bypasses quiet hours must not
+    /// wait behind it. Retrying ones do block, so retries keep order.
+    pub fn older_unfinished(
+        &self,
+        user: &str,
+        instance: &str,
+        address: &str,
+        id: i64,
+        now: i64,
+    ) -> Result<Option<(i64, String, Option<i64>)>, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT id, state, next_attempt_at FROM deliveries
+                 WHERE user = ?1 AND target_instance = ?2 AND target_address = ?3 AND id < ?4
+                   AND state IN ('pending', 'retrying', 'in-flight')
+                   AND (state <> 'pending' OR next_attempt_at <= ?5)
+                 ORDER BY user, target_instance, target_address, id LIMIT 1",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![user, instance, address, id, now], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()
+            })
+            .ctx(|| "querying queue order".into())
+    }
+
+    /// Deliveries whose display receipt is overdue (escalation).
+    pub fn escalations_due(&self, now: i64, limit: u32) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {RECORD_COLS} FROM deliveries
+                 WHERE escalate_at IS NOT NULL AND escalate_at <= ?1
+                 ORDER BY escalate_at LIMIT ?2"
+            ))
+            .ctx(|| "preparing escalation query".into())?;
+        let rows = st
+            .query_map(params![now, limit], record)
+            .ctx(|| "querying escalations".into())?;
+        rows.collect::<Result<_, _>>()
+            .ctx(|| "querying escalations".into())
+    }
+
+    pub fn next_escalation(&self) -> Result<Option<i64>, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT escalate_at FROM deliveries WHERE escalate_at IS NOT NULL
+                 ORDER BY escalate_at LIMIT 1",
+            )
+            .and_then(|mut s| s.query_row([], |r| r.get(0)).optional())
+            .ctx(|| "querying next escalation".into())
+    }
+
+    pub fn delivery(&self, id: i64) -> Result<Option<DeliveryRecord>, StoreError> {
+        self.conn
+            .prepare_cached(&format!(
+                "SELECT {RECORD_COLS} FROM deliveries WHERE id = ?1"
+            ))
+            .and_then(|mut s| s.query_row([id], record).optional())
+            .ctx(|| format!("reading delivery {id}"))
+    }
+
+    pub fn delivery_by_message_id(&self, mid: &str) -> Result<Option<DeliveryRecord>, StoreError> {
+        self.conn
+            .prepare_cached(&format!(
+                "SELECT {RECORD_COLS} FROM deliveries WHERE message_id = ?1"
+            ))
+            .and_then(|mut s| s.query_row([mid], record).optional())
+            .ctx(|| "reading delivery by message id".into())
+    }
+
+    pub fn delivery_history(&self, id: i64) -> Result<Vec<HistoryEntry>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT at, from_state, to_state, detail FROM delivery_history
+                 WHERE delivery_id = ?1 ORDER BY id",
+            )
+            .ctx(|| "preparing history".into())?;
+        let rows = st
+            .query_map([id], |r| {
+                Ok(HistoryEntry {
+                    at: r.get(0)?,
+                    from_state: r.get(1)?,
+                    to_state: r.get(2)?,
+                    detail: r.get(3)?,
+                })
+            })
+            .ctx(|| "reading history".into())?;
+        rows.collect::<Result<_, _>>()
+            .ctx(|| "reading history".into())
+    }
+
+    /// Deliveries created by escalating `id`.
+    pub fn escalations_of(&self, id: i64) -> Result<Vec<i64>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT id FROM deliveries WHERE escalated_from = ?1 ORDER BY id")
+            .ctx(|| "preparing escalation chain".into())?;
+        let rows = st
+            .query_map([id], |r| r.get(0))
+            .ctx(|| "reading escalation chain".into())?;
+        rows.collect::<Result<_, _>>()
+            .ctx(|| "reading escalation chain".into())
+    }
+
+    pub fn list_deliveries(&self, f: &DeliveryFilter) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {RECORD_COLS} FROM deliveries
+                 WHERE id < ?1 AND (?2 IS NULL OR state = ?2) AND (?3 IS NULL OR user = ?3)
+                 ORDER BY id DESC LIMIT ?4"
+            ))
+            .ctx(|| "preparing delivery list".into())?;
+        let rows = st
+            .query_map(
+                params![
+                    f.before_id.unwrap_or(i64::MAX),
+                    f.state,
+                    f.user,
+                    f.limit.min(10_000)
+                ],
+                record,
+            )
+            .ctx(|| "listing deliveries".into())?;
+        rows.collect::<Result<_, _>>()
+            .ctx(|| "listing deliveries".into())
+    }
+
+    /// All subscriptions: (id, spec JSON, created_at).
+    pub fn subscriptions(&self) -> Result<Vec<(i64, String, i64)>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT id, spec, created_at FROM subscriptions ORDER BY id")
+            .ctx(|| "preparing subscription list".into())?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .ctx(|| "listing subscriptions".into())?;
+        rows.collect::<Result<_, _>>()
+            .ctx(|| "listing subscriptions".into())
+    }
+
+    /// The query plan of the scheduler's due lookup (shown in docs and
+    /// asserted by a test: it must use the partial index).
+    pub fn explain_due_query(&self) -> Result<Vec<String>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare(
+                "EXPLAIN QUERY PLAN
+                 SELECT d.id FROM deliveries d JOIN events e ON e.id = d.event_id
+                 WHERE d.state IN ('pending', 'retrying') AND d.next_attempt_at <= ?1
+                 ORDER BY d.next_attempt_at LIMIT ?2",
+            )
+            .ctx(|| "explain".into())?;
+        let rows = st
+            .query_map(params![0, 100], |r| r.get::<_, String>(3))
+            .ctx(|| "explain".into())?;
+        rows.collect::<Result<_, _>>().ctx(|| "explain".into())
+    }
+}
