@@ -7,4 +7,5 @@ mod config_errors;
 mod deliveries;
 mod durability;
 mod lifecycle;
+mod plugin_tls;
 mod plugins;

@@ -13,6 +13,7 @@ mod notify;
 mod plugins;
 mod signals;
 mod timers;
+mod tls;
 
 use std::process::ExitCode;
 

@@ -152,13 +152,24 @@ extern "C" fn host_listen(
     let Some(addr) = text(addr) else {
         return ffi::ERR_INVALID;
     };
-    if !tls.is_null() {
-        log::warn!(
-            "[{}] TLS listeners are not available to plugins yet",
-            c.name
-        );
-        return ffi::ERR_UNSUPPORTED;
-    }
+    let tls_config = match tls_options(tls) {
+        Ok(None) => None,
+        Ok(Some(o)) if kind == ffi::SOCK_TCP => {
+            let (Some(cert), Some(key)) = (o.cert.as_deref(), o.key.as_deref()) else {
+                log::warn!("[{}] a TLS listener needs cert_file and key_file", c.name);
+                return ffi::ERR_INVALID;
+            };
+            match crate::tls::server_config(cert, key, o.ca.as_deref(), o.require_client_cert) {
+                Ok(cfg) => Some(cfg),
+                Err(e) => {
+                    log::warn!("[{}] TLS listener on {addr}: {e}", c.name);
+                    return ffi::ERR_CONFIG;
+                }
+            }
+        }
+        Ok(Some(_)) => return ffi::ERR_UNSUPPORTED,
+        Err(s) => return s,
+    };
     let sock = match kind {
         ffi::SOCK_TCP => {
             let sa = match io::socket_addr(addr) {
@@ -172,7 +183,7 @@ extern "C" fn host_listen(
                 Ok(l) => {
                     let local = l.local_addr().map(|a| a.to_string()).unwrap_or_default();
                     PluginSocket {
-                        kind: SocketKind::TcpListener(l),
+                        kind: SocketKind::TcpListener(l, tls_config),
                         local,
                     }
                 }
@@ -285,16 +296,26 @@ extern "C" fn host_connect(
     let Some(addr) = text(addr) else {
         return ffi::ERR_INVALID;
     };
-    if !tls.is_null() {
-        return ffi::ERR_UNSUPPORTED;
-    }
+    let tls = match tls_options(tls) {
+        Ok(t) => t,
+        Err(s) => return s,
+    };
     if c.connections >= io::MAX_CONNECTIONS {
         return ffi::ERR_LIMIT;
     }
     let stream = match kind {
         ffi::SOCK_TCP => match io::socket_addr(addr) {
             Ok(sa) => match mio::net::TcpStream::connect(sa) {
-                Ok(s) => Stream::Tcp(s),
+                Ok(s) => match &tls {
+                    None => Stream::Tcp(s),
+                    Some(o) => match tls_client(o, addr) {
+                        Ok(conn) => Stream::Tls(Box::new(crate::tls::TlsStream::new(s, conn))),
+                        Err(e) => {
+                            log::warn!("[{}] TLS connection to {addr}: {e}", c.name);
+                            return ffi::ERR_CONFIG;
+                        }
+                    },
+                },
                 Err(e) => {
                     log::debug!("[{}] connect {addr}: {e}", c.name);
                     return ffi::ERR_IO;
@@ -305,6 +326,7 @@ extern "C" fn host_connect(
                 return ffi::ERR_INVALID;
             }
         },
+        ffi::SOCK_UNIX_STREAM if tls.is_some() => return ffi::ERR_UNSUPPORTED,
         ffi::SOCK_UNIX_STREAM => match mio::net::UnixStream::connect(addr) {
             Ok(s) => Stream::Unix(s),
             Err(e) => {
@@ -486,8 +508,10 @@ extern "C" fn host_peer_identity(c: *mut c_void, handle: u64, out: *mut TocsinBu
         return ffi::ERR_INVALID;
     };
     match conn_mut(c, handle) {
-        // No TLS yet: never an identity.
-        Ok(_) => copy_out(out, b""),
+        Ok(conn) => {
+            let id = conn.stream.identity().unwrap_or("").to_string();
+            copy_out(out, id.as_bytes())
+        }
         Err(s) => s,
     }
 }
@@ -722,4 +746,62 @@ extern "C" fn host_report_presence(c: *mut c_void, address: TocsinSlice, availab
         available: available != 0,
     });
     ffi::OK
+}
+
+/// TLS options read from the plugin's struct, paths validated as UTF-8.
+pub struct TlsOpts {
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    pub ca: Option<PathBuf>,
+    pub server_name: Option<String>,
+    pub require_client_cert: bool,
+}
+
+fn tls_options(p: *const ffi::TocsinTlsOptions) -> Result<Option<TlsOpts>, Status> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: non-null and valid for the call; struct_size is the first
+    // field, read before trusting the rest.
+    let size = unsafe { *(p as *const u32) };
+    if (size as usize) < std::mem::size_of::<ffi::TocsinTlsOptions>() {
+        return Err(ffi::ERR_INVALID);
+    }
+    // SAFETY: the plugin says the whole v1 struct is there.
+    let o = unsafe { &*p };
+    let path = |s: TocsinSlice| -> Result<Option<PathBuf>, Status> {
+        match text(s) {
+            Some("") => Ok(None),
+            Some(t) => Ok(Some(PathBuf::from(t))),
+            None => Err(ffi::ERR_INVALID),
+        }
+    };
+    Ok(Some(TlsOpts {
+        cert: path(o.cert_file)?,
+        key: path(o.key_file)?,
+        ca: path(o.ca_file)?,
+        server_name: match text(o.server_name) {
+            Some("") => None,
+            Some(t) => Some(t.to_string()),
+            None => return Err(ffi::ERR_INVALID),
+        },
+        require_client_cert: o.flags & ffi::TLS_REQUIRE_CLIENT_CERT != 0,
+    }))
+}
+
+fn tls_client(o: &TlsOpts, addr: &str) -> Result<rustls::ClientConnection, String> {
+    let ca =
+        o.ca.as_deref()
+            .ok_or("a TLS connection needs ca_file (the CA that signed the server)")?;
+    let identity = match (o.cert.as_deref(), o.key.as_deref()) {
+        (Some(c), Some(k)) => Some((c, k)),
+        (None, None) => None,
+        _ => return Err("a client certificate needs both cert_file and key_file".into()),
+    };
+    let cfg = crate::tls::client_config(ca, identity)?;
+    let name = match &o.server_name {
+        Some(n) => rustls::pki_types::ServerName::try_from(n.clone()).map_err(|e| e.to_string())?,
+        None => tocsin_s2s::tls::server_name(addr).map_err(|e| e.to_string())?,
+    };
+    rustls::ClientConnection::new(cfg, name).map_err(|e| e.to_string())
 }

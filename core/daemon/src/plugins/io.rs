@@ -20,6 +20,7 @@ pub const MAX_CONNECTIONS: usize = 4096;
 pub enum Stream {
     Tcp(TcpStream),
     Unix(UnixStream),
+    Tls(Box<crate::tls::TlsStream>),
 }
 
 impl Stream {
@@ -27,6 +28,7 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s,
             Stream::Unix(s) => s,
+            Stream::Tls(t) => &mut t.sock,
         }
     }
 
@@ -34,6 +36,7 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s.read(buf),
             Stream::Unix(s) => s.read(buf),
+            Stream::Tls(t) => t.read(buf),
         }
     }
 
@@ -41,6 +44,23 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s.write(buf),
             Stream::Unix(s) => s.write(buf),
+            Stream::Tls(t) => t.write(buf),
+        }
+    }
+
+    /// The TCP socket under a TCP or TLS stream.
+    pub fn tcp(&self) -> Option<&TcpStream> {
+        match self {
+            Stream::Tcp(s) => Some(s),
+            Stream::Tls(t) => Some(&t.sock),
+            Stream::Unix(_) => None,
+        }
+    }
+
+    pub fn identity(&self) -> Option<&str> {
+        match self {
+            Stream::Tls(t) => t.identity(),
+            _ => None,
         }
     }
 }
@@ -62,7 +82,8 @@ pub struct Conn {
 }
 
 pub enum SocketKind {
-    TcpListener(TcpListener),
+    /// With a TLS config, accepted connections speak TLS.
+    TcpListener(TcpListener, Option<std::sync::Arc<rustls::ServerConfig>>),
     UnixListener(UnixListener, PathBuf),
     Conn(Box<Conn>),
     Udp(UdpSocket),
@@ -77,7 +98,7 @@ pub struct PluginSocket {
 impl PluginSocket {
     pub fn source(&mut self) -> &mut dyn mio::event::Source {
         match &mut self.kind {
-            SocketKind::TcpListener(l) => l,
+            SocketKind::TcpListener(l, _) => l,
             SocketKind::UnixListener(l, _) => l,
             SocketKind::Conn(c) => c.stream.source(),
             SocketKind::Udp(u) => u,
@@ -87,11 +108,13 @@ impl PluginSocket {
 
     pub fn kind_name(&self) -> &'static str {
         match &self.kind {
-            SocketKind::TcpListener(_) => "tcp-listener",
+            SocketKind::TcpListener(_, None) => "tcp-listener",
+            SocketKind::TcpListener(_, Some(_)) => "tls-listener",
             SocketKind::UnixListener(..) => "unix-listener",
             SocketKind::Conn(c) => match c.stream {
                 Stream::Tcp(_) => "tcp",
                 Stream::Unix(_) => "unix",
+                Stream::Tls(_) => "tls",
             },
             SocketKind::Udp(_) => "udp",
             SocketKind::UnixDgram(..) => "unix-dgram",
@@ -123,6 +146,12 @@ impl Conn {
         if self.connecting {
             return FlushResult::Pending;
         }
+        // TLS may owe handshake records even when we have nothing to say.
+        if let Stream::Tls(t) = &mut self.stream
+            && let Err(e) = t.flush_tls()
+        {
+            return FlushResult::Broken(e.to_string());
+        }
         let mut written = 0;
         let mut result = FlushResult::Drained;
         while written < self.out.len() {
@@ -144,6 +173,12 @@ impl Conn {
             }
         }
         self.out.drain(..written);
+        if matches!(result, FlushResult::Drained)
+            && let Stream::Tls(t) = &self.stream
+            && t.has_pending_tls()
+        {
+            return FlushResult::Pending;
+        }
         result
     }
 

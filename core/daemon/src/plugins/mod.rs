@@ -523,7 +523,7 @@ impl PluginManager {
         let what = {
             let Some(c) = self.ctx_mut(slot) else { return };
             match c.sockets.get(key).map(|s| &s.kind) {
-                Some(SocketKind::TcpListener(_) | SocketKind::UnixListener(..)) => What::Accept,
+                Some(SocketKind::TcpListener(..) | SocketKind::UnixListener(..)) => What::Accept,
                 Some(SocketKind::Udp(_) | SocketKind::UnixDgram(..)) => What::Datagram,
                 Some(SocketKind::Conn(conn)) => What::Conn {
                     connecting: conn.connecting,
@@ -556,9 +556,22 @@ impl PluginManager {
         for _ in 0..io::READ_BUDGET {
             let Some(c) = self.ctx_mut(slot) else { return };
             let accepted = match c.sockets.get(key).map(|s| &s.kind) {
-                Some(SocketKind::TcpListener(l)) => {
-                    l.accept().map(|(s, a)| (Stream::Tcp(s), a.to_string()))
-                }
+                Some(SocketKind::TcpListener(l, tls)) => match l.accept() {
+                    Ok((s, a)) => match tls {
+                        None => Ok((Stream::Tcp(s), a.to_string())),
+                        Some(cfg) => match rustls::ServerConnection::new(cfg.clone()) {
+                            Ok(conn) => Ok((
+                                Stream::Tls(Box::new(crate::tls::TlsStream::new(s, conn))),
+                                a.to_string(),
+                            )),
+                            Err(e) => {
+                                log::warn!("[{}] TLS setup for {a} failed: {e}", c.name);
+                                continue;
+                            }
+                        },
+                    },
+                    Err(e) => Err(e),
+                },
                 Some(SocketKind::UnixListener(l, _)) => l.accept().map(|(s, a)| {
                     let peer = a
                         .as_pathname()
@@ -762,14 +775,17 @@ impl PluginManager {
             return;
         };
         let result = match &conn.stream {
-            Stream::Tcp(s) => match s.take_error() {
-                Ok(Some(e)) | Err(e) => Err(e.to_string()),
-                Ok(None) => match s.peer_addr() {
-                    Ok(_) => Ok(s.local_addr().map(|a| a.to_string()).unwrap_or_default()),
-                    Err(e) if e.kind() == ErrorKind::NotConnected => return,
-                    Err(e) => Err(e.to_string()),
-                },
-            },
+            Stream::Tcp(_) | Stream::Tls(_) => {
+                let Some(s) = conn.stream.tcp() else { return };
+                match s.take_error() {
+                    Ok(Some(e)) | Err(e) => Err(e.to_string()),
+                    Ok(None) => match s.peer_addr() {
+                        Ok(_) => Ok(s.local_addr().map(|a| a.to_string()).unwrap_or_default()),
+                        Err(e) if e.kind() == ErrorKind::NotConnected => return,
+                        Err(e) => Err(e.to_string()),
+                    },
+                }
+            }
             Stream::Unix(s) => match s.take_error() {
                 Ok(Some(e)) | Err(e) => Err(e.to_string()),
                 Ok(None) => Ok(String::new()),

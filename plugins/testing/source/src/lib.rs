@@ -10,11 +10,14 @@
 //! - `QUIT` → the plugin closes the connection
 //! - `FLOOD <n>` → emits n events `flood-<conn>-<i>` and answers `flooded <n>`
 //!   after the last commit
+//! - `IDENT` → the connection's TLS client identity (or `none`)
+//! - `DIAL <addr>` → connects to another test source over TLS (the `tls_ca`
+//!   of this instance's config), sends `ECHO dialed`, answers `via-tls <reply>`
 
 use serde::Deserialize;
 use std::collections::HashMap;
 use tocsin_sdk::{
-    CommitResult, EventOut, Handle, Host, Plugin, Priority, SocketKind, SourcePlugin, TimerId,
+    CommitResult, EventOut, Handle, Host, Plugin, Priority, SocketKind, SourcePlugin, TimerId, Tls,
     export_source_plugin,
 };
 
@@ -24,6 +27,14 @@ struct Config {
     listen: String,
     #[serde(default)]
     panic_on_create: bool,
+    #[serde(default)]
+    tls_cert: String,
+    #[serde(default)]
+    tls_key: String,
+    #[serde(default)]
+    tls_ca: String,
+    #[serde(default)]
+    require_client_cert: bool,
 }
 
 struct TestSource {
@@ -34,6 +45,9 @@ struct TestSource {
     timers: HashMap<TimerId, Handle>,
     floods: HashMap<Handle, (u64, u64)>,
     next_token: u64,
+    tls_ca: String,
+    /// outgoing TLS connection → the client waiting for its answer
+    dials: HashMap<Handle, Handle>,
 }
 
 fn parse(config: &str) -> Result<Config, String> {
@@ -53,7 +67,14 @@ impl Plugin for TestSource {
         if cfg.panic_on_create {
             panic!("asked to panic on create");
         }
-        host.listen(SocketKind::Tcp, &cfg.listen, None)
+        let tls = (!cfg.tls_cert.is_empty()).then(|| Tls {
+            cert_file: cfg.tls_cert.clone(),
+            key_file: cfg.tls_key.clone(),
+            ca_file: cfg.tls_ca.clone(),
+            server_name: String::new(),
+            require_client_cert: cfg.require_client_cert,
+        });
+        host.listen(SocketKind::Tcp, &cfg.listen, tls.as_ref())
             .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
         log::info!("test source {instance} listening on {}", cfg.listen);
         Ok(TestSource {
@@ -63,6 +84,8 @@ impl Plugin for TestSource {
             timers: HashMap::new(),
             floods: HashMap::new(),
             next_token: 1,
+            tls_ca: cfg.tls_ca,
+            dials: HashMap::new(),
         })
     }
 
@@ -71,7 +94,27 @@ impl Plugin for TestSource {
         self.buffers.insert(conn, Vec::new());
     }
 
+    fn on_connected(&mut self, conn: Handle, result: Result<(), String>) {
+        if let Some(&client) = self.dials.get(&conn) {
+            match result {
+                Ok(()) => {
+                    let _ = self.host.send(conn, b"ECHO dialed\n");
+                }
+                Err(e) => {
+                    self.dials.remove(&conn);
+                    self.reply(client, &format!("dial failed {e}"));
+                }
+            }
+        }
+    }
+
     fn on_data(&mut self, conn: Handle, data: &[u8]) {
+        if let Some(client) = self.dials.remove(&conn) {
+            let text = String::from_utf8_lossy(data).trim().to_string();
+            self.reply(client, &format!("via-tls {text}"));
+            let _ = self.host.close(conn);
+            return;
+        }
         let mut lines = Vec::new();
         {
             let buf = self.buffers.entry(conn).or_default();
@@ -86,8 +129,11 @@ impl Plugin for TestSource {
         }
     }
 
-    fn on_closed(&mut self, conn: Handle, _reason: &str) {
+    fn on_closed(&mut self, conn: Handle, reason: &str) {
         self.buffers.remove(&conn);
+        if let Some(client) = self.dials.remove(&conn) {
+            self.reply(client, &format!("dial closed {reason}"));
+        }
     }
 
     fn on_timer(&mut self, t: TimerId) {
@@ -157,6 +203,24 @@ impl TestSource {
                 }
             }
             "PANIC" => panic!("asked to panic"),
+            "IDENT" => {
+                let id = self.host.peer_identity(conn).ok().flatten();
+                self.reply(conn, id.as_deref().unwrap_or("none"));
+            }
+            "DIAL" => {
+                let addr = parts.next().unwrap_or("");
+                let tls = Tls {
+                    ca_file: self.tls_ca.clone(),
+                    server_name: "localhost".into(),
+                    ..Tls::default()
+                };
+                match self.host.connect(SocketKind::Tcp, addr, Some(&tls)) {
+                    Ok(h) => {
+                        self.dials.insert(h, conn);
+                    }
+                    Err(e) => self.reply(conn, &format!("dial failed {e}")),
+                }
+            }
             "PUT" => {
                 let k = parts.next().unwrap_or("");
                 let v = parts.next().unwrap_or("");
