@@ -5,6 +5,7 @@
 
 mod commit;
 mod daemon;
+mod pipeline;
 mod util;
 
 use clap::{Parser, Subcommand};
@@ -42,6 +43,18 @@ enum Cmd {
     },
     /// Resident memory of an idle tocsind
     Rss,
+    /// Events/s through a source plugin vs the admin socket; ABI share
+    PluginIngest {
+        #[arg(long, default_value_t = 50_000)]
+        events: usize,
+    },
+    /// Routed deliveries/s (1 → 1 and 1 → 100 targets)
+    Deliveries {
+        #[arg(long, default_value_t = 20_000)]
+        deliveries: usize,
+    },
+    /// The due-delivery lookup with 1k..1M waiting rows
+    DueLookup,
 }
 
 fn main() {
@@ -55,5 +68,8 @@ fn main() {
         Cmd::Commit { events, rounds } => commit::run(tmp.path(), events, rounds),
         Cmd::Ready { events, runs } => daemon::ready(tmp.path(), events, runs),
         Cmd::Rss => daemon::rss(tmp.path()),
+        Cmd::PluginIngest { events } => pipeline::plugin_ingest(tmp.path(), events),
+        Cmd::Deliveries { deliveries } => pipeline::deliveries(tmp.path(), deliveries),
+        Cmd::DueLookup => pipeline::due_lookup(tmp.path()),
     }
 }

@@ -168,9 +168,9 @@ impl Store {
         let mut replaced = Vec::new();
         if let Some(key) = &d.coalesce_key {
             let mut st = self.conn.prepare_cached(
-                "SELECT id, state FROM deliveries
+                "SELECT id, state FROM deliveries INDEXED BY deliveries_coalesce
                  WHERE subscription_id IS ?1 AND coalesce_key = ?2
-                   AND state IN ('pending', 'retrying')",
+                   AND coalesce_key IS NOT NULL AND state IN ('pending', 'retrying')",
             )?;
             let rows = st.query_map(params![d.subscription_id, key], |r| {
                 Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
@@ -282,7 +282,7 @@ impl Store {
                 "SELECT d.id, d.event_id, d.subscription_id, d.target_instance, d.target_address,
                         d.user, d.state, d.attempts, d.next_attempt_at, d.expires_at, d.message_id,
                         d.priority, d.flags, d.summary, d.body, e.kind, e.source, e.occurred_at
-                 FROM deliveries d JOIN events e ON e.id = d.event_id
+                 FROM deliveries d INDEXED BY deliveries_due JOIN events e ON e.id = d.event_id
                  WHERE d.state IN ('pending', 'retrying') AND d.next_attempt_at <= ?1
                  ORDER BY d.next_attempt_at LIMIT ?2",
             )
@@ -319,7 +319,7 @@ impl Store {
     pub fn next_due(&self) -> Result<Option<i64>, StoreError> {
         self.conn
             .prepare_cached(
-                "SELECT next_attempt_at FROM deliveries
+                "SELECT next_attempt_at FROM deliveries INDEXED BY deliveries_due
                  WHERE state IN ('pending', 'retrying') AND next_attempt_at IS NOT NULL
                  ORDER BY next_attempt_at LIMIT 1",
             )
@@ -327,8 +327,8 @@ impl Store {
             .ctx(|| "querying next due".into())
     }
 
-    /// The oldest unfinished delivery queued before `id` for the same
-    /// (user, target), if any: FIFO per recipient. A pending delivery that
+    /// The oldest unfinished deliveries (up to 16) queued before `id` for
+    /// the same (user, target): FIFO per recipient. A pending delivery that
     /// is deliberately held for later (quiet hours, presence) does not
     /// block: an urgent notification that bypasses quiet hours must not
     /// wait behind it. Retrying ones do block, so retries keep order.
@@ -339,20 +339,20 @@ impl Store {
         address: &str,
         id: i64,
         now: i64,
-    ) -> Result<Option<(i64, String, Option<i64>)>, StoreError> {
+    ) -> Result<Vec<(i64, String, Option<i64>)>, StoreError> {
         self.conn
             .prepare_cached(
-                "SELECT id, state, next_attempt_at FROM deliveries
+                "SELECT id, state, next_attempt_at FROM deliveries INDEXED BY deliveries_queue
                  WHERE user = ?1 AND target_instance = ?2 AND target_address = ?3 AND id < ?4
                    AND state IN ('pending', 'retrying', 'in-flight')
                    AND (state <> 'pending' OR next_attempt_at <= ?5)
-                 ORDER BY user, target_instance, target_address, id LIMIT 1",
+                 ORDER BY user, target_instance, target_address, id LIMIT 16",
             )
             .and_then(|mut s| {
-                s.query_row(params![user, instance, address, id, now], |r| {
+                s.query_map(params![user, instance, address, id, now], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })
-                .optional()
+                })?
+                .collect()
             })
             .ctx(|| "querying queue order".into())
     }
@@ -362,7 +362,7 @@ impl Store {
         let mut st = self
             .conn
             .prepare_cached(&format!(
-                "SELECT {RECORD_COLS} FROM deliveries
+                "SELECT {RECORD_COLS} FROM deliveries INDEXED BY deliveries_escalate
                  WHERE escalate_at IS NOT NULL AND escalate_at <= ?1
                  ORDER BY escalate_at LIMIT ?2"
             ))
@@ -377,7 +377,8 @@ impl Store {
     pub fn next_escalation(&self) -> Result<Option<i64>, StoreError> {
         self.conn
             .prepare_cached(
-                "SELECT escalate_at FROM deliveries WHERE escalate_at IS NOT NULL
+                "SELECT escalate_at FROM deliveries INDEXED BY deliveries_escalate
+                 WHERE escalate_at IS NOT NULL
                  ORDER BY escalate_at LIMIT 1",
             )
             .and_then(|mut s| s.query_row([], |r| r.get(0)).optional())
@@ -481,7 +482,7 @@ impl Store {
             .conn
             .prepare(
                 "EXPLAIN QUERY PLAN
-                 SELECT d.id FROM deliveries d JOIN events e ON e.id = d.event_id
+                 SELECT d.id FROM deliveries d INDEXED BY deliveries_due JOIN events e ON e.id = d.event_id
                  WHERE d.state IN ('pending', 'retrying') AND d.next_attempt_at <= ?1
                  ORDER BY d.next_attempt_at LIMIT ?2",
             )

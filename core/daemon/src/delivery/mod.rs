@@ -39,6 +39,9 @@ pub struct Engine {
     presence: HashMap<(String, String), bool>,
     /// Escalations queued in this iteration (not yet committed).
     escalating: HashSet<i64>,
+    /// Deliveries that reached a final state in this iteration (not yet
+    /// committed): they must not block younger ones to the same recipient.
+    settled: HashSet<i64>,
     pub random: Random,
     pub dispatch_needed: bool,
     timer: Option<(crate::timers::TimerId, i64)>,
@@ -54,6 +57,7 @@ impl Engine {
             windows: HashMap::new(),
             presence: HashMap::new(),
             escalating: HashSet::new(),
+            settled: HashSet::new(),
             random: Random::new(),
             dispatch_needed: true,
             timer: None,
@@ -190,11 +194,20 @@ impl Daemon {
                 d.id,
                 now,
             ) {
-                Ok(Some((_, state, next))) => {
-                    // FIFO per recipient: wait behind the older one.
-                    if state != "in-flight" {
-                        let at = next.unwrap_or(now).max(now + 1);
-                        if d.next_attempt_at.is_none_or(|n| n < at) {
+                Ok(older) => {
+                    // Rows settled in this iteration (their final state is
+                    // in the uncommitted batch) no longer block.
+                    let blocker = older
+                        .into_iter()
+                        .find(|(id, _, _)| !self.engine.settled.contains(id));
+                    if let Some((_, state, next)) = blocker {
+                        // FIFO per recipient: wait behind the older one. A
+                        // retrying blocker has a known time; move this one
+                        // behind it so it is not looked at before then.
+                        if state == "retrying"
+                            && let Some(at) = next.filter(|&t| t > now)
+                            && d.next_attempt_at.is_none_or(|n| n < at)
+                        {
                             self.defer(
                                 d.id,
                                 &d.state,
@@ -202,10 +215,9 @@ impl Daemon {
                                 "waiting behind an older delivery to the same recipient",
                             );
                         }
+                        continue;
                     }
-                    continue;
                 }
-                Ok(None) => {}
                 Err(e) => {
                     log::error!("{e}");
                     continue;
@@ -375,6 +387,9 @@ impl Daemon {
                 // The instance failed inside deliver: back to the queue.
                 self.requeue(d.id, "the delivery plugin failed while taking it");
             }
+            // A synchronous answer frees the recipient's queue for the
+            // next row of this same pass.
+            self.apply_plugin_effects();
         }
         self.apply_plugin_effects();
         self.arm_delivery_timer();
@@ -484,6 +499,9 @@ impl Daemon {
         };
         let now = now_ms();
         let ok = matches!(r.outcome, ffi::OUTCOME_SENT | ffi::OUTCOME_DELIVERED);
+        if r.outcome != ffi::OUTCOME_RETRY {
+            self.engine.settled.insert(id);
+        }
         self.plugins.count_delivery(f.instance.slot, ok);
         let t = match r.outcome {
             ffi::OUTCOME_SENT | ffi::OUTCOME_DELIVERED => {
@@ -764,6 +782,7 @@ impl Daemon {
     /// Called after every commit.
     pub(crate) fn after_commit_deliveries(&mut self) {
         self.engine.escalating.clear();
+        self.engine.settled.clear();
     }
 
     /// Keeps one timer armed at the earliest of the next due delivery and

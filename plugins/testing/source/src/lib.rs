@@ -11,6 +11,7 @@
 //! - `FLOOD <n>` → emits n events `flood-<conn>-<i>` and answers `flooded <n>`
 //!   after the last commit
 //! - `IDENT` → the connection's TLS client identity (or `none`)
+//! - `SPIN <n>` → calls a host service n times, answers ns per call
 //! - `DIAL <addr>` → connects to another test source over TLS (the `tls_ca`
 //!   of this instance's config), sends `ECHO dialed`, answers `via-tls <reply>`
 
@@ -203,6 +204,21 @@ impl TestSource {
                 }
             }
             "PANIC" => panic!("asked to panic"),
+            "SPIN" => {
+                let n: u32 = parts
+                    .next()
+                    .and_then(|x| x.parse().ok())
+                    .unwrap_or(1)
+                    .max(1);
+                let t = std::time::Instant::now();
+                let mut sink = 0u64;
+                for _ in 0..n {
+                    sink = sink.wrapping_add(self.host.monotonic_ms());
+                }
+                let ns = t.elapsed().as_nanos() / u128::from(n);
+                std::hint::black_box(sink);
+                self.reply(conn, &ns.to_string());
+            }
             "IDENT" => {
                 let id = self.host.peer_identity(conn).ok().flatten();
                 self.reply(conn, id.as_deref().unwrap_or("none"));

@@ -1,0 +1,241 @@
+#![allow(clippy::unwrap_used)]
+
+use tocsin_abi::{Event, Priority};
+use tocsin_store::{Batch, NewDelivery, Op, OpOutcome, OpenOptions, Store, Transition};
+
+fn ev(id: &str) -> Event {
+    Event {
+        source: "s".into(),
+        source_event_id: id.into(),
+        kind: "t.x".into(),
+        user: "u".into(),
+        origin_host: String::new(),
+        occurred_at_ms: 0,
+        priority: Priority::Normal,
+        summary: id.into(),
+        body: String::new(),
+        attributes: Default::default(),
+    }
+}
+
+fn nd(mid: &str, key: Option<&str>, next: i64) -> NewDelivery {
+    NewDelivery {
+        subscription_id: Some(1),
+        target_instance: "rec".into(),
+        target_address: "a".into(),
+        user: "u".into(),
+        state: "pending",
+        next_attempt_at: Some(next),
+        expires_at: None,
+        message_id: mid.into(),
+        coalesce_key: key.map(str::to_string),
+        priority: 3,
+        flags: 0,
+        summary: mid.into(),
+        body: String::new(),
+        detail: "test".into(),
+        escalated_from: None,
+    }
+}
+
+fn open() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(&dir.path().join("t.db"), OpenOptions { full_check: false }).unwrap();
+    (dir, s)
+}
+
+fn insert(s: &mut Store, id: &str, d: Vec<NewDelivery>) -> i64 {
+    let mut b = Batch::new();
+    b.push(
+        Op::InsertEvent {
+            event: ev(id),
+            received_at_ms: 1,
+            deliveries: d,
+        },
+        (),
+    );
+    match s.commit(&mut b).results.pop().unwrap().1.unwrap() {
+        OpOutcome::EventInserted { id } => id,
+        o => panic!("{o:?}"),
+    }
+}
+
+#[test]
+fn duplicates_get_no_second_delivery_and_coalescing_replaces_waiting() {
+    let (_d, mut s) = open();
+    insert(&mut s, "e1", vec![nd("m1", Some("k"), 10)]);
+    // Same event again: duplicate, its deliveries are not inserted.
+    let mut b = Batch::new();
+    b.push(
+        Op::InsertEvent {
+            event: ev("e1"),
+            received_at_ms: 1,
+            deliveries: vec![nd("m1b", Some("k"), 10)],
+        },
+        (),
+    );
+    assert!(matches!(
+        s.commit(&mut b).results[0].1,
+        Ok(OpOutcome::EventDuplicate { .. })
+    ));
+    insert(&mut s, "e2", vec![nd("m2", Some("k"), 10)]);
+    let first = s.delivery_by_message_id("m1").unwrap().unwrap();
+    assert_eq!(first.state, "coalesced");
+    assert!(s.delivery_by_message_id("m1b").unwrap().is_none());
+    let second = s.delivery_by_message_id("m2").unwrap().unwrap();
+    assert_eq!(second.state, "pending");
+    let h = s.delivery_history(first.id).unwrap();
+    assert_eq!(
+        h.last().unwrap().detail,
+        format!("replaced by delivery {}", second.id)
+    );
+}
+
+#[test]
+fn transitions_are_conditional_and_recorded() {
+    let (_d, mut s) = open();
+    insert(&mut s, "e1", vec![nd("m1", None, 10)]);
+    let id = s.delivery_by_message_id("m1").unwrap().unwrap().id;
+    let t = |from: &'static [&'static str], to: &'static str| Transition {
+        id,
+        from,
+        to,
+        attempts: Some(1),
+        next_attempt_at: Some(None),
+        escalate_at: None,
+        last_error: None,
+        detail: to.into(),
+    };
+    let mut b = Batch::new();
+    b.push(Op::Transition(t(&["pending"], "in-flight")), ());
+    b.push(Op::Transition(t(&["pending"], "sent")), ());
+    b.push(Op::Transition(t(&["in-flight"], "sent")), ());
+    let r = s.commit(&mut b);
+    let outs: Vec<_> = r.results.into_iter().map(|(_, o)| o.unwrap()).collect();
+    assert_eq!(
+        outs,
+        vec![OpOutcome::Done, OpOutcome::Count(0), OpOutcome::Done]
+    );
+    let states: Vec<String> = s
+        .delivery_history(id)
+        .unwrap()
+        .into_iter()
+        .map(|h| h.to_state)
+        .collect();
+    assert_eq!(states, ["pending", "in-flight", "sent"]);
+}
+
+#[test]
+fn due_lookup_is_ordered_and_fifo_check_sees_older() {
+    let (_d, mut s) = open();
+    insert(&mut s, "e1", vec![nd("m1", None, 30)]);
+    insert(&mut s, "e2", vec![nd("m2", None, 20)]);
+    let due = s.due_deliveries(25, 10).unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].message_id, "m2");
+    assert_eq!(s.next_due().unwrap(), Some(20));
+    let d2 = s.delivery_by_message_id("m2").unwrap().unwrap();
+    // m1 is older but held until 30: at 25 it does not block m2.
+    assert!(
+        s.older_unfinished("u", "rec", "a", d2.id, 25)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.older_unfinished("u", "rec", "a", d2.id, 30)
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn escalation_happens_once() {
+    let (_d, mut s) = open();
+    let ev_id = insert(&mut s, "e1", vec![nd("m1", None, 10)]);
+    let id = s.delivery_by_message_id("m1").unwrap().unwrap().id;
+    let mut b = Batch::new();
+    b.push(
+        Op::Transition(Transition {
+            id,
+            from: &["pending"],
+            to: "sent",
+            attempts: Some(1),
+            next_attempt_at: Some(None),
+            escalate_at: Some(Some(50)),
+            last_error: None,
+            detail: "sent".into(),
+        }),
+        (),
+    );
+    s.commit(&mut b);
+    assert_eq!(s.escalations_due(60, 10).unwrap().len(), 1);
+    let mut esc = nd("m-esc", None, 60);
+    esc.escalated_from = Some(id);
+    b.push(
+        Op::InsertDelivery {
+            event_id: ev_id,
+            delivery: esc,
+        },
+        (),
+    );
+    s.commit(&mut b);
+    assert!(
+        s.escalations_due(i64::MAX, 10).unwrap().is_empty(),
+        "deadline cleared atomically"
+    );
+    assert_eq!(s.escalations_of(id).unwrap().len(), 1);
+}
+
+#[test]
+fn due_query_uses_the_partial_index() {
+    let (_d, s) = open();
+    let plan = s.explain_due_query().unwrap().join(" | ");
+    assert!(plan.contains("deliveries_due"), "{plan}");
+    assert!(
+        !plan.contains("SCAN d "),
+        "no full scan of deliveries: {plan}"
+    );
+    assert!(!plan.contains("TEMP B-TREE"), "no sort: {plan}");
+}
+
+#[test]
+fn dead_letters_replay_and_purge() {
+    let (_d, mut s) = open();
+    insert(&mut s, "e1", vec![nd("m1", None, 10)]);
+    let id = s.delivery_by_message_id("m1").unwrap().unwrap().id;
+    let mut b = Batch::new();
+    b.push(
+        Op::Transition(Transition {
+            id,
+            from: &["pending"],
+            to: "dead",
+            attempts: Some(5),
+            next_attempt_at: Some(None),
+            escalate_at: None,
+            last_error: Some("boom".into()),
+            detail: "dead".into(),
+        }),
+        (),
+    );
+    b.push(
+        Op::DlqReplay {
+            id: None,
+            now_ms: 99,
+        },
+        (),
+    );
+    let r = s.commit(&mut b);
+    assert_eq!(r.results[1].1, Ok(OpOutcome::Count(1)));
+    let d = s.delivery(id).unwrap().unwrap();
+    assert_eq!(
+        (d.state.as_str(), d.attempts, d.next_attempt_at),
+        ("pending", 0, Some(99))
+    );
+    b.push(Op::DlqPurge { id: Some(id) }, ());
+    assert_eq!(
+        s.commit(&mut b).results[0].1,
+        Ok(OpOutcome::Count(0)),
+        "only dead ones"
+    );
+}
