@@ -6,4 +6,5 @@ mod admin_socket;
 mod config_errors;
 mod durability;
 mod lifecycle;
+mod mail;
 mod plugins;
