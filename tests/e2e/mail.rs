@@ -6,7 +6,7 @@ use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use tocsin_tests::http_client::dovecot_put;
-use tocsin_tests::{HttpClient, PrivateDovecot, TcpRecorder, TestDaemon};
+use tocsin_tests::{HttpClient, LineClient, PrivateDovecot, TcpRecorder, TestDaemon};
 
 const AUTH: (&str, &str) = ("dovecot", "secret");
 
@@ -269,8 +269,20 @@ fn bad_http_input_corpus_gets_precise_answers_and_loses_nothing() {
         "every corpus file is indexed, and only those"
     );
 
-    let d =
-        start("max_body_bytes = 16384\nmax_header_bytes = 4096\nevent_groups = [\"message\"]\n");
+    // Another plugin instance runs alongside and must not notice anything.
+    let mut d = TestDaemon::with_plugins(&[
+        (
+            "mail",
+            &mail_plugin(
+                "max_body_bytes = 16384\nmax_header_bytes = 4096\nevent_groups = [\"message\"]\n",
+            ),
+        ),
+        (
+            "other",
+            "plugin = \"test-source\"\n[config]\nlisten = \"127.0.0.1:0\"\n",
+        ),
+    ]);
+    d.start();
     let addr = d.plugin_addr("mail");
     // Accepted before the corpus: must survive it.
     let mut c = HttpClient::connect(&addr);
@@ -326,8 +338,36 @@ fn bad_http_input_corpus_gets_precise_answers_and_loses_nothing() {
     );
     assert_eq!(d.ctl(&["status"]).code, 0);
     assert_eq!(d.plugin("mail")["state"], "running");
+    assert_eq!(d.plugin("other")["state"], "running");
     let mut c = HttpClient::connect(&addr);
     assert_eq!(put(&mut c, &ox_body("after@example.org", 1)).status, 200);
+    let mut other = LineClient::connect(&d.plugin_addr("other"));
+    let r = other.cmd("EMIT o-1 u test.Other the other plugin still works");
+    assert!(r.starts_with("stored "), "{r}");
+}
+
+#[test]
+fn an_event_over_the_instance_limit_is_413_from_ingest() {
+    let mut d = TestDaemon::with_plugins(&[(
+        "mail",
+        &mail_plugin("").replace("[config]", "max_event_bytes = 300\n[config]"),
+    )]);
+    d.start();
+    let mut c = HttpClient::connect(&d.plugin_addr("mail"));
+    let big = format!(
+        r#"{{"user":"big@example.org","event":"messageNew","folder":"INBOX","imap-uidvalidity":1,"imap-uid":1,"snippet":"{}"}}"#,
+        "x".repeat(250)
+    );
+    let r = put(&mut c, &big);
+    assert_eq!(r.status, 413, "{r:?}");
+    assert_eq!(r.json()["error"], "too-large");
+    assert!(events(&d).is_empty());
+    // The connection stays usable; a smaller event fits.
+    let small =
+        r#"{"user":"u","event":"messageNew","folder":"INBOX","imap-uidvalidity":1,"imap-uid":1}"#;
+    let r = put(&mut c, small);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(events(&d).len(), 1);
 }
 
 #[test]
