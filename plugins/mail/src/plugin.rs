@@ -144,12 +144,12 @@ impl Plugin for MailSource {
     }
 
     fn on_accept(&mut self, listener: Handle, conn: Handle, peer: &str) {
-        let Some(http) = &self.settings.http else {
+        let (Some(http), true) = (&self.settings.http, Some(listener) == self.http_listener) else {
+            // Not from our HTTP listener (cannot happen: it is the only one); never leave
+            // a connection nobody serves.
+            let _ = self.host.close(conn);
             return;
         };
-        if Some(listener) != self.http_listener {
-            return;
-        }
         self.conns.insert(
             conn,
             HttpConn {
