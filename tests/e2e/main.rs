@@ -7,5 +7,6 @@ mod config_errors;
 mod deliveries;
 mod durability;
 mod lifecycle;
+mod mail;
 mod plugin_tls;
 mod plugins;

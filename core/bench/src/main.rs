@@ -5,6 +5,7 @@
 
 mod commit;
 mod daemon;
+mod mail_http;
 mod pipeline;
 mod util;
 
@@ -55,6 +56,29 @@ enum Cmd {
     },
     /// The due-delivery lookup with 1k..1M waiting rows
     DueLookup,
+    /// The mail plugin's HTTP endpoint: PUT events/s over keep-alive on loopback, then
+    /// response times at a steady rate; every event must be stored
+    MailHttp {
+        /// Requests in the throughput runs
+        #[arg(long, default_value_t = 20_000)]
+        events: u32,
+        /// Connections in the concurrent throughput run
+        #[arg(long, default_value_t = 4)]
+        conns: u32,
+        /// Requests in flight per connection (pipelining) in that run
+        #[arg(long, default_value_t = 16)]
+        depth: u32,
+        /// Offered rate of the steady run, requests/s
+        #[arg(long, default_value_t = 1000)]
+        rate: u64,
+        /// Duration of the steady run, seconds
+        #[arg(long, default_value_t = 10)]
+        secs: u64,
+        /// Connections of the steady run, one request at a time each (Dovecot: one
+        /// connection per delivering process)
+        #[arg(long, default_value_t = 32)]
+        steady_conns: u64,
+    },
 }
 
 fn main() {
@@ -71,5 +95,23 @@ fn main() {
         Cmd::PluginIngest { events } => pipeline::plugin_ingest(tmp.path(), events),
         Cmd::Deliveries { deliveries } => pipeline::deliveries(tmp.path(), deliveries),
         Cmd::DueLookup => pipeline::due_lookup(tmp.path()),
+        Cmd::MailHttp {
+            events,
+            conns,
+            depth,
+            rate,
+            secs,
+            steady_conns,
+        } => mail_http::run(
+            tmp.path(),
+            &mail_http::Params {
+                events,
+                conns,
+                depth,
+                rate,
+                secs,
+                steady_conns,
+            },
+        ),
     }
 }
