@@ -32,8 +32,11 @@ impl Store {
         // cached statements are not re-prepared when a LIMIT or a compared
         // parameter changes (that cost 12% of the delivery path). The hot
         // queries name their index explicitly anyway.
-        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
-            .map_err(|e| map_open(path, e))?;
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+            true,
+        )
+        .map_err(|e| map_open(path, e))?;
         // Reading the schema touches page 1 and the schema table: a file that
         // is not a database, or whose first page is damaged, fails here.
         let app_id: i64 = conn
