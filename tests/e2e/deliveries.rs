@@ -605,14 +605,29 @@ fn asynchronous_plugin_answers_complete_the_delivery() {
     sub(&d, &["s", "--user", "*", "--target", "rec:a"]);
     d.send("u", "t.x", "answered later", &[]);
     // The plugin records at once but answers 50 ms later: in flight first.
-    wait_for("recorded", Duration::from_secs(5), || (records(&file).len() == 1).then_some(()));
+    wait_for("recorded", Duration::from_secs(5), || {
+        (records(&file).len() == 1).then_some(())
+    });
     let id = records(&file)[0]["delivery_id"].as_i64().unwrap();
     let v = wait_for("sent", Duration::from_secs(5), || {
         let v = d.ctl_json(&["deliveries", "show", &id.to_string()]);
         (v["delivery"]["state"] == "sent").then_some(v)
     });
-    let hist: Vec<&str> = v["history"].as_array().unwrap().iter().map(|h| h["to_state"].as_str().unwrap()).collect();
+    let hist: Vec<&str> = v["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["to_state"].as_str().unwrap())
+        .collect();
     assert_eq!(hist, ["pending", "in-flight", "sent"]);
-    let at: Vec<i64> = v["history"].as_array().unwrap().iter().map(|h| h["at"].as_i64().unwrap()).collect();
-    assert!(at[2] - at[1] >= 40, "answered by the timer, not synchronously: {at:?}");
+    let at: Vec<i64> = v["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["at"].as_i64().unwrap())
+        .collect();
+    assert!(
+        at[2] - at[1] >= 40,
+        "answered by the timer, not synchronously: {at:?}"
+    );
 }
