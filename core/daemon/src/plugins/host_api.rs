@@ -170,50 +170,67 @@ extern "C" fn host_listen(
         Ok(Some(_)) => return ffi::ERR_UNSUPPORTED,
         Err(s) => return s,
     };
-    let sock = match kind {
-        ffi::SOCK_TCP => {
-            let sa = match io::socket_addr(addr) {
-                Ok(sa) => sa,
-                Err(e) => {
-                    log::warn!("[{}] listen: {e}", c.name);
-                    return ffi::ERR_INVALID;
-                }
-            };
-            match mio::net::TcpListener::bind(sa) {
-                Ok(l) => {
-                    let local = l.local_addr().map(|a| a.to_string()).unwrap_or_default();
-                    PluginSocket {
-                        kind: SocketKind::TcpListener(l, tls_config),
-                        local,
-                    }
-                }
-                Err(e) => {
-                    log::warn!("[{}] cannot listen on {addr}: {e}", c.name);
-                    return ffi::ERR_IO;
-                }
-            }
-        }
-        ffi::SOCK_UNIX_STREAM => {
-            let path = PathBuf::from(addr);
-            let _ = remove_stale_socket(&path);
-            match mio::net::UnixListener::bind(&path) {
-                Ok(l) => PluginSocket {
-                    kind: SocketKind::UnixListener(l, path),
-                    local: addr.to_string(),
-                },
-                Err(e) => {
-                    log::warn!("[{}] cannot listen on {addr}: {e}", c.name);
-                    return ffi::ERR_IO;
-                }
-            }
-        }
-        _ => return ffi::ERR_INVALID,
+    if !matches!(kind, ffi::SOCK_TCP | ffi::SOCK_UNIX_STREAM) {
+        return ffi::ERR_INVALID;
+    }
+    let sock = match bind(c, kind, addr, tls_config) {
+        Ok(s) => s,
+        Err(st) => return st,
     };
     log::info!("[{}] listening on {}", c.name, sock.local);
     match register(c, sock, Interest::READABLE) {
         Ok(h) => write_out(out, h),
         Err(s) => s,
     }
+}
+
+/// Binds a listener (`SOCK_TCP`, `SOCK_UNIX_STREAM`) or a datagram socket
+/// (`SOCK_UDP`, `SOCK_UNIX_DGRAM`); failures are logged with the address.
+fn bind(
+    c: &InstanceCtx,
+    kind: u32,
+    addr: &str,
+    tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+) -> Result<PluginSocket, Status> {
+    let failed = |e: std::io::Error| {
+        log::warn!("[{}] cannot bind {addr}: {e}", c.name);
+        ffi::ERR_IO
+    };
+    let inet = || {
+        io::socket_addr(addr).map_err(|e| {
+            log::warn!("[{}] bind: {e}", c.name);
+            ffi::ERR_INVALID
+        })
+    };
+    let unix = || {
+        let path = PathBuf::from(addr);
+        let _ = remove_stale_socket(&path);
+        path
+    };
+    let (kind, local) = match kind {
+        ffi::SOCK_TCP => {
+            let l = mio::net::TcpListener::bind(inet()?).map_err(failed)?;
+            let local = l.local_addr().map(|a| a.to_string()).unwrap_or_default();
+            (SocketKind::TcpListener(l, tls), local)
+        }
+        ffi::SOCK_UDP => {
+            let u = mio::net::UdpSocket::bind(inet()?).map_err(failed)?;
+            let local = u.local_addr().map(|a| a.to_string()).unwrap_or_default();
+            (SocketKind::Udp(u), local)
+        }
+        ffi::SOCK_UNIX_STREAM => {
+            let path = unix();
+            let l = mio::net::UnixListener::bind(&path).map_err(failed)?;
+            (SocketKind::UnixListener(l, path), addr.to_string())
+        }
+        ffi::SOCK_UNIX_DGRAM => {
+            let path = unix();
+            let u = mio::net::UnixDatagram::bind(&path).map_err(failed)?;
+            (SocketKind::UnixDgram(u, path), addr.to_string())
+        }
+        _ => return Err(ffi::ERR_INVALID),
+    };
+    Ok(PluginSocket { kind, local })
 }
 
 /// Removes a leftover socket file (never a regular file).
@@ -237,44 +254,12 @@ extern "C" fn host_bind_datagram(
     let Some(addr) = text(addr) else {
         return ffi::ERR_INVALID;
     };
-    let sock = match kind {
-        ffi::SOCK_UDP => {
-            let sa = match io::socket_addr(addr) {
-                Ok(sa) => sa,
-                Err(e) => {
-                    log::warn!("[{}] bind: {e}", c.name);
-                    return ffi::ERR_INVALID;
-                }
-            };
-            match mio::net::UdpSocket::bind(sa) {
-                Ok(u) => {
-                    let local = u.local_addr().map(|a| a.to_string()).unwrap_or_default();
-                    PluginSocket {
-                        kind: SocketKind::Udp(u),
-                        local,
-                    }
-                }
-                Err(e) => {
-                    log::warn!("[{}] cannot bind {addr}: {e}", c.name);
-                    return ffi::ERR_IO;
-                }
-            }
-        }
-        ffi::SOCK_UNIX_DGRAM => {
-            let path = PathBuf::from(addr);
-            let _ = remove_stale_socket(&path);
-            match mio::net::UnixDatagram::bind(&path) {
-                Ok(u) => PluginSocket {
-                    kind: SocketKind::UnixDgram(u, path),
-                    local: addr.to_string(),
-                },
-                Err(e) => {
-                    log::warn!("[{}] cannot bind {addr}: {e}", c.name);
-                    return ffi::ERR_IO;
-                }
-            }
-        }
-        _ => return ffi::ERR_INVALID,
+    if !matches!(kind, ffi::SOCK_UDP | ffi::SOCK_UNIX_DGRAM) {
+        return ffi::ERR_INVALID;
+    }
+    let sock = match bind(c, kind, addr, None) {
+        Ok(s) => s,
+        Err(st) => return st,
     };
     log::info!("[{}] bound {}", c.name, sock.local);
     match register(c, sock, Interest::READABLE) {
