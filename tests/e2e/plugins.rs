@@ -394,3 +394,40 @@ fn a_peer_that_never_reads_cannot_grow_memory() {
     let mut c = LineClient::connect(&addr);
     assert_eq!(c.cmd("ECHO still here"), "still here");
 }
+
+#[test]
+fn a_closing_connection_lingers_so_the_last_answer_is_not_reset() {
+    use std::io::{Read, Write};
+    let mut d = TestDaemon::with_plugins(&[("q", SOURCE)]);
+    d.start();
+    let mut s = std::net::TcpStream::connect(d.plugin_addr("q")).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    // The answer, the close, then bytes the plugin never reads: without a
+    // lingering close the kernel answers them with a reset that can
+    // destroy the answer before the client reads it.
+    let mut msg = b"ECHO last words\nQUIT\n".to_vec();
+    msg.extend(std::iter::repeat_n(b'x', 200_000));
+    let w = {
+        let mut s = s.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let _ = s.write_all(&msg);
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let mut got = Vec::new();
+    let r = s.read_to_end(&mut got);
+    assert!(r.is_ok(), "clean close, not a reset: {r:?}");
+    assert_eq!(String::from_utf8_lossy(&got), "last words\n");
+    let _ = w.join();
+    // The connection is gone from the daemon afterwards.
+    std::thread::sleep(Duration::from_millis(2500));
+    let p = d.plugin("q");
+    assert!(
+        p["sockets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["kind"] != "tcp"),
+        "{p}"
+    );
+}

@@ -213,7 +213,14 @@ impl Daemon {
         loop {
             let now = Instant::now();
             let timeout = if self.batch.is_empty() && !self.plugins.has_pending() {
-                self.timers.next_timeout(now)
+                let linger = self
+                    .plugins
+                    .next_deadline()
+                    .map(|t| t.saturating_duration_since(now));
+                match (self.timers.next_timeout(now), linger) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
             } else {
                 Some(Duration::ZERO)
             };

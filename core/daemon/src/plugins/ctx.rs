@@ -92,6 +92,8 @@ pub struct InstanceCtx {
     pub connections: usize,
     /// Sockets to read again after the current callback.
     pub redrive: Vec<usize>,
+    /// Connections the plugin closed: flush, then close (manager).
+    pub to_flush: Vec<usize>,
 }
 
 /// Plugin sockets' tokens: above every fixed token, then 20 bits of

@@ -331,6 +331,7 @@ extern "C" fn host_connect(
         maybe_readable: false,
         notify_writable: false,
         eof: false,
+        linger_until: None,
     };
     let sock = PluginSocket {
         kind: SocketKind::Conn(Box::new(conn)),
@@ -431,9 +432,11 @@ extern "C" fn host_close(c: *mut c_void, handle: u64) -> Status {
         return ffi::ERR_NOT_FOUND;
     };
     match &mut sock.kind {
-        SocketKind::Conn(conn) if !conn.out.is_empty() && !conn.connecting => {
-            // Closed once the queued output is written (manager's flush).
+        SocketKind::Conn(conn) if !conn.connecting => {
+            // Closed once the queued output is written and the peer has
+            // had a moment to stop sending (the manager's flush and linger).
             conn.closing = true;
+            c.to_flush.push(key);
             ffi::OK
         }
         _ => {

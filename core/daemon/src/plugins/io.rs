@@ -16,6 +16,8 @@ pub const READ_CHUNK: usize = 64 * 1024;
 pub const READ_BUDGET: usize = 64;
 /// Connections per instance.
 pub const MAX_CONNECTIONS: usize = 4096;
+/// How long a closed connection keeps draining the peer's input.
+pub const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub enum Stream {
     Tcp(TcpStream),
@@ -79,6 +81,10 @@ pub struct Conn {
     /// `send` said WouldBlock; call `on_writable` when drained.
     pub notify_writable: bool,
     pub eof: bool,
+    /// Closing: our side is shut down and we read (and discard) until the
+    /// peer closes or this deadline passes, so unread request bytes do not
+    /// turn our last answer into a reset.
+    pub linger_until: Option<std::time::Instant>,
 }
 
 pub enum SocketKind {
@@ -182,7 +188,23 @@ impl Conn {
         result
     }
 
+    /// Ends our side of the stream (TLS: close_notify first).
+    pub fn shutdown_write(&mut self) {
+        match &mut self.stream {
+            Stream::Tcp(s) => {
+                let _ = s.shutdown(std::net::Shutdown::Write);
+            }
+            Stream::Unix(s) => {
+                let _ = s.shutdown(std::net::Shutdown::Write);
+            }
+            Stream::Tls(t) => t.close(),
+        }
+    }
+
     pub fn can_read(&self) -> bool {
+        if self.linger_until.is_some() {
+            return !self.eof;
+        }
         !self.connecting
             && !self.read_paused
             && !self.eof

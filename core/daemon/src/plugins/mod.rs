@@ -103,6 +103,10 @@ pub struct PluginManager {
     effects: Vec<Effect>,
     read_buf: Vec<u8>,
     pending_reads: HashSet<(usize, usize)>,
+    /// Connections closed by their plugin, waiting for output to drain.
+    pending_flush: HashSet<(usize, usize)>,
+    /// Connections lingering after close, with their deadline.
+    lingering: HashMap<(usize, usize), Instant>,
     log_level: u32,
 }
 
@@ -131,6 +135,8 @@ impl PluginManager {
             effects: Vec::new(),
             read_buf: vec![0u8; io::READ_CHUNK],
             pending_reads: HashSet::new(),
+            pending_flush: HashSet::new(),
+            lingering: HashMap::new(),
             log_level: level_code(log::max_level()),
         }
     }
@@ -296,6 +302,7 @@ impl PluginManager {
             counters: Counters::default(),
             connections: 0,
             redrive: Vec::new(),
+            to_flush: Vec::new(),
         });
         let ctx = Box::into_raw(ctx);
         let mut err = vec![0u8; 4096];
@@ -394,6 +401,8 @@ impl PluginManager {
             }
         }
         self.pending_reads.retain(|(s, _)| *s != slot);
+        self.pending_flush.retain(|(s, _)| *s != slot);
+        self.lingering.retain(|(s, _), _| *s != slot);
     }
 
     fn fail(&mut self, slot: usize, why: String) {
@@ -469,15 +478,19 @@ impl PluginManager {
         };
         let generation = self.instances[slot].generation;
         // SAFETY: as above; no plugin call in progress.
-        let (commands, redrive, name) = unsafe {
+        let (commands, redrive, to_flush, name) = unsafe {
             (
                 std::mem::take(&mut (*c).commands),
                 std::mem::take(&mut (*c).redrive),
+                std::mem::take(&mut (*c).to_flush),
                 (*c).name.clone(),
             )
         };
         for key in redrive {
             self.pending_reads.insert((slot, key));
+        }
+        for key in to_flush {
+            self.pending_flush.insert((slot, key));
         }
         for command in commands {
             self.effects.push(Effect {
@@ -494,7 +507,7 @@ impl PluginManager {
     }
 
     pub fn has_pending(&self) -> bool {
-        !self.effects.is_empty() || !self.pending_reads.is_empty()
+        !self.effects.is_empty() || !self.pending_reads.is_empty() || !self.pending_flush.is_empty()
     }
 
     pub fn is_current(&self, r: InstanceRef) -> bool {
@@ -503,10 +516,14 @@ impl PluginManager {
             .is_some_and(|i| i.generation == r.generation && i.state == State::Running)
     }
 
-    fn ctx_mut(&mut self, slot: usize) -> Option<&mut InstanceCtx> {
+    /// The running instance's context. Not tied to `&self`: the context
+    /// is its own heap allocation, so the manager's other fields stay usable.
+    fn ctx_mut<'a>(&self, slot: usize) -> Option<&'a mut InstanceCtx> {
         let (_, _, c) = self.running(slot)?;
-        // SAFETY: called only between plugin calls; the returned borrow
-        // must end before the next call into the plugin (callers do).
+        // SAFETY: the context lives until `teardown` frees it and nothing
+        // else holds a reference between plugin calls. Callers use the
+        // returned borrow only until their next call into the plugin or
+        // teardown (each re-fetches it afterwards).
         Some(unsafe { &mut *c })
     }
 
@@ -610,6 +627,7 @@ impl PluginManager {
                     maybe_readable: true,
                     notify_writable: false,
                     eof: false,
+                    linger_until: None,
                 })),
                 local,
             };
@@ -698,6 +716,28 @@ impl PluginManager {
             if !conn.maybe_readable || !conn.can_read() {
                 break;
             }
+            if conn.linger_until.is_some() {
+                // Closing: drain what the peer still sends, then close.
+                match conn.read_into(&mut buf) {
+                    Ok(0) => {}
+                    Ok(_) => {
+                        budget_left = true;
+                        continue;
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                        conn.maybe_readable = false;
+                        budget_left = false;
+                        break;
+                    }
+                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    Err(_) => {}
+                }
+                self.lingering.remove(&(slot, key));
+                host_api::close_now(c, key, "closed".into());
+                self.after_call(slot);
+                budget_left = false;
+                break;
+            }
             match conn.read_into(&mut buf) {
                 Ok(0) => {
                     conn.eof = true;
@@ -750,8 +790,22 @@ impl PluginManager {
             FlushResult::Pending => {}
             FlushResult::Drained => {
                 if conn.closing {
-                    host_api::close_now(c, key, "closed".into());
-                    self.after_call(slot);
+                    self.pending_flush.remove(&(slot, key));
+                    if conn.eof || conn.linger_until.is_some() {
+                        if conn.eof {
+                            self.lingering.remove(&(slot, key));
+                            host_api::close_now(c, key, "closed".into());
+                            self.after_call(slot);
+                        }
+                        return;
+                    }
+                    // Half-close and linger (see `Conn::linger_until`).
+                    conn.shutdown_write();
+                    let until = Instant::now() + io::LINGER;
+                    conn.linger_until = Some(until);
+                    conn.maybe_readable = true;
+                    self.lingering.insert((slot, key), until);
+                    self.pending_reads.insert((slot, key));
                     return;
                 }
                 let notify = std::mem::take(&mut conn.notify_writable);
@@ -841,23 +895,31 @@ impl PluginManager {
                 _ => self.accept(slot, key),
             }
         }
-        // Output queued by host calls is normally written at once; finish
-        // closes that were waiting for it.
-        let slots: Vec<usize> = self.instances.iter().map(|(k, _)| k).collect();
-        for slot in slots {
-            let closing: Vec<usize> = match self.ctx_mut(slot) {
-                Some(c) => c
-                    .sockets
-                    .iter()
-                    .filter(|(_, s)| matches!(&s.kind, SocketKind::Conn(conn) if conn.closing && !conn.connecting))
-                    .map(|(k, _)| k)
-                    .collect(),
-                None => continue,
-            };
-            for key in closing {
-                self.flush_conn(slot, key);
+        // Closes waiting for their output to drain.
+        let flush: Vec<(usize, usize)> = self.pending_flush.iter().copied().collect();
+        for (slot, key) in flush {
+            self.flush_conn(slot, key);
+        }
+        // Lingering connections whose peer never closed.
+        let now = Instant::now();
+        let expired: Vec<(usize, usize)> = self
+            .lingering
+            .iter()
+            .filter(|(_, t)| **t <= now)
+            .map(|(&k, _)| k)
+            .collect();
+        for (slot, key) in expired {
+            self.lingering.remove(&(slot, key));
+            if let Some(c) = self.ctx_mut(slot) {
+                host_api::close_now(c, key, "closed".into());
+                self.after_call(slot);
             }
         }
+    }
+
+    /// The earliest linger deadline, for the loop's poll timeout.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.lingering.values().min().copied()
     }
 
     pub fn timer(&mut self, r: InstanceRef, id: u64) {

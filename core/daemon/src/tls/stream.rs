@@ -85,6 +85,13 @@ impl TlsStream {
         Ok(n)
     }
 
+    /// Sends close_notify and shuts our side of the socket.
+    pub fn close(&mut self) {
+        self.conn.send_close_notify();
+        let _ = self.flush_tls();
+        let _ = self.sock.shutdown(std::net::Shutdown::Write);
+    }
+
     pub fn has_pending_tls(&self) -> bool {
         self.conn.wants_write()
     }
