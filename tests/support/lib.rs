@@ -5,6 +5,7 @@
 pub mod daemon;
 pub mod lines;
 pub mod paths;
+pub mod sip;
 
 pub use daemon::{CtlOutput, TestDaemon};
 pub use lines::LineClient;
