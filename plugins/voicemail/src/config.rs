@@ -24,7 +24,22 @@ struct Config {
     user_map: Vec<UserRule>,
     contact_host: Option<String>,
     #[serde(default)]
+    account_from: AccountFrom,
+    #[serde(default)]
     subscribe: Vec<Subscribe>,
+}
+
+/// Where the account of an unsolicited NOTIFY comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AccountFrom {
+    /// The body's Message-Account; the To URI when the body has none.
+    #[default]
+    MessageAccount,
+    /// Always the To URI: for senders whose Message-Account is the same
+    /// for every mailbox (a shared voicemail extension such as `*97`),
+    /// with one destination URI per mailbox.
+    To,
 }
 
 #[derive(Debug, Deserialize)]
@@ -127,6 +142,7 @@ pub struct Settings {
     /// Host (IP) the voicemail server should send in-dialog NOTIFYs to;
     /// `None` means the UDP bind address.
     pub contact_host: Option<String>,
+    pub account_from: AccountFrom,
     pub subscriptions: Vec<SubscribeSettings>,
 }
 
@@ -259,6 +275,7 @@ impl Settings {
             trust,
             users,
             contact_host: c.contact_host,
+            account_from: c.account_from,
             subscriptions,
         })
     }
@@ -303,6 +320,21 @@ expires = 600
         assert_eq!(c.contact_uri, "sip:tocsin@127.0.0.1:5060");
         assert_eq!(c.from_uri, "sip:tocsin@127.0.0.1");
         assert_eq!(c.expires, 600);
+    }
+
+    #[test]
+    fn the_shipped_example_is_valid() {
+        let file: toml::Table = toml::from_str(include_str!(
+            "../../../etc/tocsin/plugins.d/voicemail.toml.example"
+        ))
+        .unwrap();
+        assert_eq!(file["plugin"].as_str(), Some("voicemail"));
+        let config = file["config"].as_table().unwrap().to_string();
+        let s = Settings::parse(&config).unwrap();
+        assert_eq!(
+            s.users.user_for("sip:*97@pbx.example.org").as_deref(),
+            Some("alice@example.org")
+        );
     }
 
     #[test]
@@ -364,6 +396,10 @@ expires = 600
             (
                 "listen_udp = \"127.0.0.1:0\"\ncontact_host = \"pbx.example\"",
                 "contact_host",
+            ),
+            (
+                "listen_udp = \"127.0.0.1:0\"\naccount_from = \"from\"",
+                "message-account",
             ),
         ];
         for (text, needle) in cases {

@@ -23,7 +23,7 @@ use tocsin_sip::{
 };
 
 use crate::accounts::{Accounts, Record};
-use crate::config::Settings;
+use crate::config::{AccountFrom, Settings};
 use crate::event::{self, StateChange};
 use crate::io::Io;
 use crate::log_limit::LogLimit;
@@ -44,6 +44,8 @@ struct Source<'a> {
     to: &'a ReplyTo,
     peer: SocketAddr,
     udp: bool,
+    /// The message's bytes.
+    bytes: &'a [u8],
 }
 
 /// A request waiting for the commit of the state it brought.
@@ -52,7 +54,10 @@ struct Waiter {
     to: ReplyTo,
     key: Option<TransactionKey>,
     ok: Vec<u8>,
-    fail: Vec<u8>,
+    /// The request, to build the rarely needed 500 from (cheaper to copy
+    /// than to build a second response for every NOTIFY).
+    request: Vec<u8>,
+    peer: SocketAddr,
 }
 
 #[derive(Debug)]
@@ -70,6 +75,7 @@ pub struct Endpoint {
     limits: Limits,
     trust: Trust,
     users: UserMap,
+    account_from: AccountFrom,
     responder: Responder,
     txns: TxnCache,
     accounts: Accounts,
@@ -96,6 +102,7 @@ impl Endpoint {
             limits: limits(),
             trust: settings.trust.clone(),
             users: settings.users.clone(),
+            account_from: settings.account_from,
             responder: Responder::new(tag_secret).with_server(SERVER),
             txns: TxnCache::default(),
             accounts: Accounts::default(),
@@ -139,6 +146,7 @@ impl Endpoint {
             to: &to,
             peer: addr,
             udp: true,
+            bytes: data,
         };
         if !self.trust.network_allows(addr.ip()) {
             self.forbid(io, now, data, &src);
@@ -179,13 +187,15 @@ impl Endpoint {
         let peer = c.peer;
         let decoded = c.decoder.feed(data);
         let to = ReplyTo::Tcp(conn);
-        let src = Source {
+        let src_of = |bytes| Source {
             to: &to,
             peer,
             udp: false,
+            bytes,
         };
         let trusted = self.trust.network_allows(peer.ip());
         for frame in &decoded.frames {
+            let src = src_of(frame.bytes());
             if !trusted {
                 self.forbid(io, now, frame.bytes(), &src);
                 continue;
@@ -196,6 +206,7 @@ impl Endpoint {
             }
         }
         if let Some(err) = decoded.error {
+            let src = src_of(err.head.as_deref().unwrap_or_default());
             // A stream cannot be resynchronised: answer if we can, close.
             match (&err.head, trusted) {
                 (Some(head), true) => self.on_parse_error(io, now, head, &err.error, &src),
@@ -236,7 +247,14 @@ impl Endpoint {
             self.accounts.failed(io, &p.account, token);
         }
         for w in p.waiters {
-            let bytes = if stored { w.ok } else { w.fail };
+            let bytes = if stored {
+                w.ok
+            } else {
+                match self.failure_answer(&w.request, w.peer) {
+                    Some(b) => b,
+                    None => continue,
+                }
+            };
             reply(io, &w.to, &bytes);
             if let Some(k) = w.key {
                 self.txns.answer(&k, bytes);
@@ -374,7 +392,8 @@ impl Endpoint {
         let peer = src.peer;
         let echo = n.request.echo();
         let ok = self.responder.respond(echo, StatusCode::OK, peer);
-        let default_account = if n.is_in_dialog() {
+        let in_dialog = n.is_in_dialog();
+        let default_account = if in_dialog {
             match self.subs.on_notify(io, now, &n.request) {
                 DialogMatch::Accepted { uri } => uri,
                 DialogMatch::Answer(m) => {
@@ -401,7 +420,10 @@ impl Endpoint {
             self.answer(io, now, src, key, ok);
             return;
         };
-        let account = summary.account.clone().unwrap_or(default_account);
+        let account = match (self.account_from, in_dialog) {
+            (AccountFrom::To, false) => default_account,
+            _ => summary.account.clone().unwrap_or(default_account),
+        };
         let Some(user) = self.users.user_for(&account) else {
             self.log.info(now, || {
                 format!("{peer}: no user_map rule matches account {account}; answered 404")
@@ -416,11 +438,6 @@ impl Endpoint {
         };
         let digest = summary.state_digest();
         let latest = self.accounts.get(io, &account);
-        let fail = self
-            .responder
-            .response(echo, StatusCode::SERVER_INTERNAL_ERROR, peer)
-            .header("Retry-After", "5")
-            .finish();
         if let Some(r) = latest.filter(|r| r.digest == Some(digest)) {
             match r
                 .pending
@@ -434,7 +451,8 @@ impl Endpoint {
                         to: src.to.clone(),
                         key: key.clone(),
                         ok,
-                        fail,
+                        request: src.bytes.to_vec(),
+                        peer,
                     });
                     if let Some(k) = key {
                         self.txns.insert(k, Seen::Pending(token), now);
@@ -461,6 +479,7 @@ impl Endpoint {
         });
         if let Err(e) = io.emit(&ev, token) {
             log::warn!("event for {account} refused by the host ({e}); answered 500");
+            let fail = self.fail_response(echo, peer);
             self.answer(io, now, src, key, fail);
             return;
         }
@@ -490,10 +509,27 @@ impl Endpoint {
                     to: src.to.clone(),
                     key,
                     ok,
-                    fail,
+                    request: src.bytes.to_vec(),
+                    peer,
                 }],
             },
         );
+    }
+
+    /// 500, so the sender retries later (the state was not stored).
+    fn fail_response(&self, echo: &EchoHeaders<'_>, peer: SocketAddr) -> Vec<u8> {
+        self.responder
+            .response(echo, StatusCode::SERVER_INTERNAL_ERROR, peer)
+            .header("Retry-After", "5")
+            .finish()
+    }
+
+    /// The 500 for a request kept as bytes (it parsed before, so this only
+    /// fails if the limits shrank in between).
+    fn failure_answer(&self, request: &[u8], peer: SocketAddr) -> Option<Vec<u8>> {
+        let msg = parse_datagram(request, &self.limits).ok()?;
+        let req = tocsin_sip::Request::new(&msg).ok()?;
+        Some(self.fail_response(req.echo(), peer))
     }
 
     /// Sends a final answer and remembers it for retransmissions (UDP).

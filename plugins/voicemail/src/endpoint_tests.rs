@@ -272,6 +272,19 @@ fn a_restart_remembers_the_committed_state() {
 }
 
 #[test]
+fn account_from_to_uses_the_destination_uri() {
+    let mut ep = endpoint("account_from = \"to\"");
+    let mut io = FakeIo::default();
+    let n = String::from_utf8(notify("c1", 1, "sip:*97@pbx", "1/0", ""))
+        .unwrap()
+        .replace("To: <sip:tocsin@127.0.0.1>", "To: <sip:bob@pbx>");
+    ep.on_datagram(&mut io, Instant::now(), UDP, n.as_bytes(), PEER);
+    let ev = &io.emitted[0].1;
+    assert_eq!(ev.user, "bob@example.org");
+    assert_eq!(ev.attributes["account"], "sip:bob@pbx");
+}
+
+#[test]
 fn unmapped_accounts_get_404() {
     let mut ep = endpoint("");
     let mut io = FakeIo::default();
