@@ -22,14 +22,20 @@ fn write_config(dir: &Path) -> std::path::PathBuf {
     cfg
 }
 
-struct Running {
+pub(crate) struct Running {
     child: std::process::Child,
     ready_after: Duration,
     /// Kept open until the daemon has sent STOPPING=1.
     _notify: UnixDatagram,
 }
 
-fn start(dir: &Path, cfg: &Path) -> Running {
+impl Running {
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+pub(crate) fn start(dir: &Path, cfg: &Path) -> Running {
     let notify_path = dir.join("notify.sock");
     let _ = std::fs::remove_file(&notify_path);
     let sock = UnixDatagram::bind(&notify_path).unwrap();
@@ -61,7 +67,7 @@ fn start(dir: &Path, cfg: &Path) -> Running {
     }
 }
 
-fn stop(mut r: Running) {
+pub(crate) fn stop(mut r: Running) {
     let _ = Command::new("kill")
         .arg("-TERM")
         .arg(r.child.id().to_string())
