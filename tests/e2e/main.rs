@@ -10,3 +10,4 @@ mod lifecycle;
 mod mail;
 mod plugin_tls;
 mod plugins;
+mod voicemail;

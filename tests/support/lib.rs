@@ -10,6 +10,7 @@ pub mod lines;
 pub mod lmtp;
 pub mod paths;
 pub mod pki;
+pub mod sip;
 pub mod tcp_recorder;
 
 pub use daemon::{CtlOutput, TestDaemon};

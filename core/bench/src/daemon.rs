@@ -29,6 +29,12 @@ pub struct Running {
     _notify: UnixDatagram,
 }
 
+impl Running {
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 pub fn start(dir: &Path, cfg: &Path) -> Running {
     let notify_path = dir.join("notify.sock");
     let _ = std::fs::remove_file(&notify_path);

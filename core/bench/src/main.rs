@@ -6,6 +6,7 @@
 mod commit;
 mod daemon;
 mod mail_http;
+mod mwi;
 mod pipeline;
 mod util;
 
@@ -79,6 +80,21 @@ enum Cmd {
         #[arg(long, default_value_t = 32)]
         steady_conns: u64,
     },
+    /// MWI NOTIFYs/s accepted over UDP by tocsind with the voicemail
+    /// plugin (each stored before its 200) vs the plain insert loop
+    MwiUdp {
+        /// NOTIFYs per round
+        #[arg(long, default_value_t = 20_000)]
+        notifies: usize,
+        /// Unanswered NOTIFYs in flight at most (beyond ~160 the first
+        /// burst overflows the daemon's default UDP receive buffer and the
+        /// lost ones are resent after 500 ms, as SIP would)
+        #[arg(long, default_value_t = 128)]
+        window: usize,
+        /// Rounds; the best is reported
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+    },
 }
 
 fn main() {
@@ -113,5 +129,10 @@ fn main() {
                 steady_conns,
             },
         ),
+        Cmd::MwiUdp {
+            notifies,
+            window,
+            rounds,
+        } => mwi::run(tmp.path(), notifies, window, rounds),
     }
 }
