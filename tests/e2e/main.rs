@@ -7,3 +7,4 @@ mod config_errors;
 mod durability;
 mod lifecycle;
 mod plugins;
+mod s2s;

@@ -5,7 +5,10 @@
 pub mod daemon;
 pub mod lines;
 pub mod paths;
+pub mod pki;
+pub mod s2s;
 
 pub use daemon::{CtlOutput, TestDaemon};
 pub use lines::LineClient;
 pub use paths::{bin, require_root, target_dir};
+pub use pki::{CertPair, TestPki};

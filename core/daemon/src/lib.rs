@@ -10,6 +10,7 @@ mod jobs;
 mod logging;
 mod notify;
 mod plugins;
+mod s2s;
 mod signals;
 mod timers;
 
