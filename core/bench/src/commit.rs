@@ -37,7 +37,7 @@ fn store_rate(dir: &Path, batch_size: usize, total: usize) -> f64 {
 /// The same rows, same schema (a database created by the store, so the
 /// same indexes), written by a bare prepared INSERT in transactions of the
 /// same size.
-fn plain_rate(dir: &Path, batch_size: usize, total: usize) -> f64 {
+pub(crate) fn plain_rate(dir: &Path, batch_size: usize, total: usize) -> f64 {
     let path = dir.join(format!("plain-{batch_size}.db"));
     drop(Store::open(&path, OpenOptions { full_check: false }).unwrap());
     let c = rusqlite::Connection::open(&path).unwrap();

@@ -22,14 +22,14 @@ fn write_config(dir: &Path) -> std::path::PathBuf {
     cfg
 }
 
-struct Running {
-    child: std::process::Child,
+pub(crate) struct Running {
+    pub(crate) child: std::process::Child,
     ready_after: Duration,
     /// Kept open until the daemon has sent STOPPING=1.
     _notify: UnixDatagram,
 }
 
-fn start(dir: &Path, cfg: &Path) -> Running {
+pub(crate) fn start(dir: &Path, cfg: &Path) -> Running {
     let notify_path = dir.join("notify.sock");
     let _ = std::fs::remove_file(&notify_path);
     let sock = UnixDatagram::bind(&notify_path).unwrap();
@@ -61,7 +61,7 @@ fn start(dir: &Path, cfg: &Path) -> Running {
     }
 }
 
-fn stop(mut r: Running) {
+pub(crate) fn stop(mut r: Running) {
     let _ = Command::new("kill")
         .arg("-TERM")
         .arg(r.child.id().to_string())
@@ -148,8 +148,10 @@ pub fn ready(dir: &Path, events: usize, runs: usize) {
     );
 }
 
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+pub(crate) fn rss_kib(pid: u32) -> u64 {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return 0;
+    };
     status
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))

@@ -84,7 +84,9 @@ pub struct Ingest {
     /// Open connections beyond this are closed at accept.
     pub max_connections: usize,
     /// Events of one connection read but not yet committed; the connection
-    /// is not read further until its commit.
+    /// is not read further until its commit. The default is half the
+    /// reference client's window (4096): while one batch commits, the
+    /// source can still send the next one instead of waiting for ACKs.
     pub max_undecided: usize,
     /// Events of all connections read but not yet committed; no connection
     /// is read further until the commit.
@@ -100,7 +102,7 @@ impl Default for Ingest {
         Ingest {
             listeners: Vec::new(),
             max_connections: 64,
-            max_undecided: 4096,
+            max_undecided: 2048,
             max_pending: 16_384,
             advertise: Vec::new(),
             sources: Vec::new(),

@@ -240,7 +240,7 @@ kinds = ["voicemail.*"]
         );
         assert_eq!(
             (i.max_connections, i.max_undecided, i.max_pending),
-            (64, 4096, 8192)
+            (64, 2048, 8192)
         );
         assert_eq!(i.advertise.len(), 2);
         let mx1 = &i.sources[0];

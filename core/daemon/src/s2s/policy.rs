@@ -274,6 +274,49 @@ mod tests {
         assert!(take(&mut b, later).is_err());
     }
 
+    /// A self-signed certificate with these SANs and CN (DER).
+    fn cert(sans: &[&str], cn: &str) -> Vec<u8> {
+        use rcgen::{CertificateParams, DnType, KeyPair, SanType};
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        for s in sans {
+            p.subject_alt_names.push(match s.strip_prefix("uri:") {
+                Some(u) => SanType::URI(u.try_into().unwrap()),
+                None => SanType::DnsName((*s).try_into().unwrap()),
+            });
+        }
+        p.distinguished_name.push(DnType::CommonName, cn);
+        let key = KeyPair::generate().unwrap();
+        p.self_signed(&key).unwrap().der().to_vec()
+    }
+
+    #[test]
+    fn certificate_identities() {
+        let der = cert(
+            &["mx1.example", "uri:spiffe://example.org/mx1"],
+            "mx1 relay",
+        );
+        let shows =
+            |id: &str| cert_shows(&der, &tocsin_config::cert_identity(id).unwrap()).unwrap();
+        assert!(shows("dns:mx1.example"));
+        assert!(shows("dns:MX1.Example"));
+        assert!(!shows("dns:mx2.example"));
+        assert!(!shows("dns:mx1.example.evil"));
+        assert!(shows("uri:spiffe://example.org/mx1"));
+        assert!(!shows("uri:spiffe://example.org/mx2"));
+        assert!(shows("cn:mx1 relay"));
+        assert!(!shows("cn:mx1"));
+        // the CN is not a DNS name, nor the other way round
+        assert!(!shows("dns:mx1 relay"));
+        let fp: String = ring::digest::digest(&ring::digest::SHA256, &der)
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect::<Vec<_>>()
+            .join(":");
+        assert!(shows(&format!("sha256:{fp}")));
+        assert!(!shows(&format!("sha256:{}", "0".repeat(64))));
+    }
+
     #[test]
     fn sources_authorize_by_name_and_certificate() {
         let src = |name: &str, cert: Option<&str>| Source {
@@ -302,6 +345,14 @@ mod tests {
         assert!(matches!(
             s.authorize("mx1", true, Some(b"not a certificate")),
             Err(Refusal::BadCertificate(_))
+        ));
+        assert!(
+            s.authorize("mx1", true, Some(&cert(&["mx1.example"], "x")))
+                .is_ok()
+        );
+        assert!(matches!(
+            s.authorize("mx1", true, Some(&cert(&["mx2.example"], "mx1.example"))),
+            Err(Refusal::Mismatch { .. })
         ));
     }
 }
