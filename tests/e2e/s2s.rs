@@ -577,6 +577,64 @@ fn s2s_shutdown_says_goodbye_shutting_down_after_the_last_acks() {
 }
 
 #[test]
+fn s2s_sighup_ends_the_session_of_a_deprovisioned_source() {
+    let s = Setup::new(false, "");
+    let sock = std::net::TcpStream::connect(&s.plain).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut raw = RawSource::new(sock);
+    raw.hello("mx1");
+    assert!(matches!(raw.receive(), Received::Welcome { .. }));
+    // mx1 is gone from the file; `local` stays
+    let text = std::fs::read_to_string(&s.d.config).unwrap();
+    let cut = text.find("[[sources]]\nname = \"mx1\"").unwrap();
+    let rest = &text[cut..];
+    let end = rest[1..].find("[[sources]]").map_or(rest.len(), |i| i + 1);
+    s.d.write_config(&format!("{}{}", &text[..cut], &rest[end..]));
+    s.d.signal(nix::sys::signal::Signal::SIGHUP);
+    let seen = raw.until(|r| matches!(r, Received::Goodbye { .. }));
+    assert!(
+        matches!(
+            seen.last(),
+            Some(Received::Goodbye {
+                code: Code::UnauthorizedSource,
+                ..
+            })
+        ),
+        "{seen:?}"
+    );
+    // the daemon runs on, and the remaining source still works
+    let out = send_cli(&[
+        "--plaintext",
+        "--server",
+        &s.plain,
+        "--source",
+        "local",
+        "--user",
+        "alice",
+        "--kind",
+        "mail.MessageNew",
+        "--summary",
+        "x",
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = send_cli(&[
+        "--plaintext",
+        "--server",
+        &s.plain,
+        "--source",
+        "mx1",
+        "--user",
+        "alice",
+        "--kind",
+        "mail.MessageNew",
+        "--summary",
+        "x",
+    ]);
+    assert_eq!(out.code, 1, "{out:?}");
+}
+
+#[test]
 fn s2s_backpressure_small_bounds_still_deliver_everything_in_order() {
     let s = Setup::new(false, "\n[ingest]\nmax_undecided = 8\nmax_pending = 8\n");
     let mut c =
