@@ -43,6 +43,8 @@ pub struct S2sConn {
     pub failure: Option<String>,
     /// Events handed to the batch and not yet committed.
     pub in_batch: usize,
+    /// When the session was first seen finished with output still queued.
+    pub done_since: Option<Instant>,
     pub opened: Instant,
 }
 
@@ -70,6 +72,7 @@ impl S2sConn {
             abort: None,
             failure: None,
             in_batch: 0,
+            done_since: None,
             opened: now,
         }
     }

@@ -30,7 +30,7 @@ use mio::{Interest, Registry, Token};
 use policy::{Bucket, Sources};
 use slab::Slab;
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tocsin_config::Ingest;
 use tocsin_s2s::msg::{Role, VERSION, Welcome};
 use tocsin_s2s::transport::Transport;
@@ -41,6 +41,9 @@ use tocsin_store::{Batch, OpError, OpOutcome, Store};
 /// the admin connections (from 1 << 20) and the plugins (from 1 << 40).
 pub const S2S_TOKEN_BASE: usize = 1 << 32;
 const LISTENER_SLOTS: usize = 1 << 10;
+
+/// How long a finished connection may take to write its last output.
+const DONE_LINGER: Duration = Duration::from_secs(5);
 
 fn conn_token(key: usize) -> Token {
     Token(S2S_TOKEN_BASE + LISTENER_SLOTS + key)
@@ -308,7 +311,13 @@ impl S2sServer {
         let want = self
             .conns
             .iter()
-            .flat_map(|(_, c)| [c.session.next_timeout(), c.rate_wait])
+            .flat_map(|(_, c)| {
+                [
+                    c.session.next_timeout(),
+                    c.rate_wait,
+                    c.done_since.map(|t| t + DONE_LINGER),
+                ]
+            })
             .flatten()
             .min();
         let Some(want) = want else {
@@ -327,10 +336,17 @@ impl S2sServer {
         let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
+        if !conn.is_done() {
+            return;
+        }
         // A session that ended normally first writes what it queued (the
-        // last ACKs, a GOODBYE); a broken one is closed at once.
+        // last ACKs, a GOODBYE) — for a while: a peer that stops reading
+        // must not keep the connection for ever. A broken one is closed at
+        // once.
+        let now = Instant::now();
+        let since = *conn.done_since.get_or_insert(now);
         let broken = conn.abort.is_some() || conn.failure.is_some();
-        if conn.is_done() && (broken || !conn.wants_write()) {
+        if broken || !conn.wants_write() || now >= since + DONE_LINGER {
             self.close(key);
         }
     }
