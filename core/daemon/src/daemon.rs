@@ -48,12 +48,8 @@ pub enum TimerKind {
     IdleCheckpoint,
     AdminSweep,
     ShutdownDeadline,
-    Plugin {
-        instance: InstanceRef,
-        id: u64,
-    },
-    /// The earliest deadline of the ingest connections.
-    S2s,
+    Plugin { instance: InstanceRef, id: u64 },
+    S2s, // the earliest deadline among the ingest connections
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
