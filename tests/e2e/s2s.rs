@@ -660,6 +660,37 @@ fn s2s_backpressure_small_bounds_still_deliver_everything_in_order() {
 }
 
 #[test]
+fn s2s_a_flood_of_rejected_events_is_answered_in_bounded_steps() {
+    // Rejections are decided at once and never wait for a commit; a small
+    // budget per step makes the daemon come back for the rest by itself
+    // (no new input, an empty batch) instead of reading one source for ever.
+    let s = Setup::new(false, "\n[ingest]\nmax_undecided = 8\nmax_pending = 8\n");
+    let mut c = Client::connect(client_options(&s.plain, ClientConfig::new("mx1"), None)).unwrap();
+    let mut evs: Vec<Event> = (0..3000)
+        .map(|i| event(&format!("x-{i}"), "mail.MessageNew", "eve@example.net"))
+        .collect();
+    evs.push(event("ok", "mail.MessageNew", "alice"));
+    c.send_all(&evs).unwrap();
+    let r = c.flush().unwrap();
+    assert_eq!(r.len(), 3001);
+    let rejected = r
+        .iter()
+        .filter(|x| {
+            matches!(
+                x.outcome,
+                Outcome::Rejected {
+                    code: Code::UnauthorizedUser,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(rejected, 3000);
+    c.close().unwrap();
+    assert_eq!(s.stored(), vec![("mx1".to_string(), "ok".to_string())]);
+}
+
+#[test]
 fn s2s_rate_limit_slows_the_source_down() {
     let s = Setup::new(
         false,

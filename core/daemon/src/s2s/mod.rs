@@ -306,8 +306,12 @@ impl S2sServer {
         self.keys = keys;
     }
 
-    /// Keeps one loop timer at the earliest connection deadline.
+    /// Keeps one loop timer at the earliest connection deadline. A
+    /// connection that stopped with input left over (and is not waiting
+    /// for its rate) wants the next iteration at once, even when the batch
+    /// is empty and no readiness event would wake the loop.
     fn arm(&mut self, timers: &mut Timers<TimerKind>) {
+        let now = Instant::now();
         let want = self
             .conns
             .iter()
@@ -316,6 +320,7 @@ impl S2sServer {
                     c.session.next_timeout(),
                     c.rate_wait,
                     c.done_since.map(|t| t + DONE_LINGER),
+                    (c.stalled && c.rate_wait.is_none() && !c.is_done()).then_some(now),
                 ]
             })
             .flatten()
@@ -508,8 +513,11 @@ fn drive_conn(
         generation: conn.generation,
     };
     let now = Instant::now();
+    // Messages decided at once (rejections) are not undecided, so they need
+    // their own bound: one connection must not keep the loop to itself.
+    let mut budget = sh.max_undecided;
     loop {
-        let blocked = deliver(r, conn, advertise, sh, cx, now);
+        let blocked = deliver(r, conn, advertise, sh, cx, now, &mut budget);
         if blocked || conn.failure.is_some() || !conn.maybe_readable {
             break;
         }
@@ -531,8 +539,8 @@ fn drive_conn(
     }
 }
 
-/// Handles decoded messages. True when stopped by backpressure or the
-/// rate limit (input may be left in the session's buffer).
+/// Handles decoded messages. True when stopped by backpressure, the rate
+/// limit or the budget (input may be left in the session's buffer).
 fn deliver(
     r: S2sRef,
     conn: &mut S2sConn,
@@ -540,9 +548,13 @@ fn deliver(
     sh: &mut Shared,
     cx: &mut Ctx<'_>,
     now: Instant,
+    budget: &mut usize,
 ) -> bool {
     loop {
-        if conn.session.undecided() >= sh.max_undecided || sh.pending >= sh.max_pending {
+        if conn.session.undecided() >= sh.max_undecided
+            || sh.pending >= sh.max_pending
+            || *budget == 0
+        {
             conn.stalled = true;
             return true;
         }
@@ -569,7 +581,10 @@ fn deliver(
             bucket = Some(b);
         }
         let ev = match conn.session.poll(now) {
-            Ok(Some(ev)) => ev,
+            Ok(Some(ev)) => {
+                *budget -= 1;
+                ev
+            }
             Ok(None) => {
                 conn.stalled = false;
                 return false;
