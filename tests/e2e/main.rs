@@ -10,4 +10,5 @@ mod lifecycle;
 mod mail;
 mod plugin_tls;
 mod plugins;
+mod s2s;
 mod voicemail;

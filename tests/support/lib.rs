@@ -10,6 +10,7 @@ pub mod lines;
 pub mod lmtp;
 pub mod paths;
 pub mod pki;
+pub mod s2s;
 pub mod sip;
 pub mod tcp_recorder;
 
@@ -19,4 +20,5 @@ pub use http_client::{HttpClient, HttpResponse};
 pub use lines::LineClient;
 pub use lmtp::LmtpClient;
 pub use paths::{bin, require_root, target_dir};
+pub use pki::{CertPair, TestPki};
 pub use tcp_recorder::TcpRecorder;

@@ -23,7 +23,7 @@ fn write_config(dir: &Path) -> std::path::PathBuf {
 }
 
 pub struct Running {
-    child: std::process::Child,
+    pub(crate) child: std::process::Child,
     ready_after: Duration,
     /// Kept open until the daemon has sent STOPPING=1.
     _notify: UnixDatagram,
@@ -155,8 +155,10 @@ pub fn ready(dir: &Path, events: usize, runs: usize) {
     );
 }
 
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+pub(crate) fn rss_kib(pid: u32) -> u64 {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return 0;
+    };
     status
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))

@@ -8,6 +8,8 @@ mod daemon;
 mod mail_http;
 mod mwi;
 mod pipeline;
+mod s2s;
+mod s2s_client;
 mod util;
 
 use clap::{Parser, Subcommand};
@@ -95,6 +97,23 @@ enum Cmd {
         #[arg(long, default_value_t = 3)]
         rounds: usize,
     },
+    /// S2S ingest into a release tocsind on loopback, plaintext and TLS:
+    /// sustained acked events/s vs the plain batched insert loop, ACK
+    /// latency at a steady rate, daemon RSS
+    S2s {
+        /// Events of the sustained run (and of the baseline)
+        #[arg(long, default_value_t = 200_000)]
+        events: usize,
+        /// Events/s of the latency run
+        #[arg(long, default_value_t = 5000)]
+        rate: u32,
+        /// Length of the latency run
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// The daemon's ingest.max_undecided
+        #[arg(long, default_value_t = 2048)]
+        max_undecided: usize,
+    },
 }
 
 fn main() {
@@ -134,5 +153,11 @@ fn main() {
             window,
             rounds,
         } => mwi::run(tmp.path(), notifies, window, rounds),
+        Cmd::S2s {
+            events,
+            rate,
+            seconds,
+            max_undecided,
+        } => s2s::run(tmp.path(), events, rate, seconds, max_undecided),
     }
 }

@@ -15,6 +15,15 @@ pub enum ConfigError {
         column: usize,
         message: String,
     },
+    /// A semantic error at a known place in the file.
+    #[error("{path}:{line}:{column}: {key}: {message}")]
+    InvalidAt {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        key: String,
+        message: String,
+    },
     #[error("{path}: {key}: {message}")]
     Invalid {
         path: PathBuf,

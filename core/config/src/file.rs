@@ -1,8 +1,10 @@
 //! The file format. Every table denies unknown keys so a typo is an error
 //! with a line number, never a silently ignored setting.
 
+use crate::ingest::{Ingest, IngestFile, SourceFile};
 use serde::Deserialize;
 use std::path::PathBuf;
+use toml::Spanned;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -19,6 +21,15 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     #[serde(default)]
     pub retention: RetentionConfig,
+    /// `[ingest]` as written; read [`Config::ingest`] instead.
+    #[serde(default, rename = "ingest")]
+    pub(crate) ingest_file: IngestFile,
+    /// `[[sources]]` as written; read [`Config::ingest`] instead.
+    #[serde(default, rename = "sources")]
+    pub(crate) sources_file: Vec<Spanned<SourceFile>>,
+    /// S2S listeners, bounds and sources, checked (filled by parsing).
+    #[serde(skip)]
+    pub ingest: Ingest,
     /// The file this was read from (not a key in the file).
     #[serde(skip)]
     pub path: PathBuf,

@@ -44,12 +44,18 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         }
     }
     validate(&cfg)?;
+    let cx = crate::ingest::Ctx {
+        path,
+        text,
+        base: &base,
+    };
+    cfg.ingest = crate::ingest::resolve(&cfg.ingest_file, &cfg.sources_file, &cx)?;
     Ok(cfg)
 }
 
 /// Removes `.` and `..` lexically so paths in logs and status read
 /// cleanly (config paths are not expected to traverse symlinks upwards).
-fn normalize(p: &Path) -> PathBuf {
+pub(crate) fn normalize(p: &Path) -> PathBuf {
     use std::path::Component;
     let mut out = PathBuf::new();
     for c in p.components() {
@@ -66,7 +72,7 @@ fn normalize(p: &Path) -> PathBuf {
     out
 }
 
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text.as_bytes()[..offset];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
@@ -139,6 +145,7 @@ fn validate(cfg: &Config) -> Result<(), ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{CertIdentity, ListenEndpoint, RateLimit};
 
     fn p() -> PathBuf {
         PathBuf::from("/etc/tocsin/tocsin.toml")
@@ -190,6 +197,199 @@ mod tests {
             Err(ConfigError::Invalid { .. })
         ));
         assert!(parse("[admin]\ngroup = \"\"\n", &p()).is_err());
+    }
+
+    const INGEST: &str = r#"[daemon]
+log_level = "info"
+
+[ingest]
+max_pending = 8192
+advertise = ["tocsin.example.org:7117", "[2001:db8::1]:7117"]
+
+[[ingest.listen]]
+address = "0.0.0.0:7117"
+cert = "tls/server.pem"
+key = "tls/server.key"
+client_ca = "/etc/tocsin/tls/sources-ca.pem"
+
+[[ingest.listen]]
+address = "127.0.0.1:7118"
+plaintext = true
+
+[[ingest.listen]]
+unix = "ingest.sock"
+plaintext = true
+
+[[sources]]
+name = "mx1"
+certificate = "dns:mx1.example.org"
+users = ["*@example.org", "alice"]
+kinds = ["mail.*"]
+rate_limit = { events = 1000, per_s = 1 }
+max_event_bytes = 16384
+
+[[sources]]
+name = "pbx"
+certificate = "sha256:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff"
+users = ["*"]
+kinds = ["voicemail.*"]
+"#;
+
+    #[test]
+    fn ingest_resolves_listeners_and_sources() {
+        let c = parse(INGEST, Path::new("/srv/t/tocsin.toml")).unwrap();
+        let i = &c.ingest;
+        assert_eq!(i.listeners.len(), 3);
+        assert_eq!(
+            i.listeners[0].endpoint,
+            ListenEndpoint::Tcp("0.0.0.0:7117".parse().unwrap())
+        );
+        let tls = i.listeners[0].tls.as_ref().unwrap();
+        assert_eq!(tls.cert, PathBuf::from("/srv/t/tls/server.pem"));
+        assert_eq!(
+            tls.client_ca,
+            PathBuf::from("/etc/tocsin/tls/sources-ca.pem")
+        );
+        assert_eq!(i.listeners[0].line, 8);
+        assert!(i.listeners[1].tls.is_none());
+        assert_eq!(
+            i.listeners[2].endpoint,
+            ListenEndpoint::Unix(PathBuf::from("/srv/t/ingest.sock"))
+        );
+        assert_eq!(
+            (i.max_connections, i.max_undecided, i.max_pending),
+            (64, 2048, 8192)
+        );
+        assert_eq!(i.advertise.len(), 2);
+        let mx1 = &i.sources[0];
+        assert_eq!(mx1.name, "mx1");
+        assert_eq!(
+            mx1.certificate,
+            Some(CertIdentity::Dns("mx1.example.org".into()))
+        );
+        assert_eq!(mx1.users, vec!["*@example.org", "alice"]);
+        assert_eq!(
+            mx1.rate_limit,
+            Some(RateLimit {
+                events: 1000,
+                per_s: 1
+            })
+        );
+        assert_eq!(mx1.max_event_bytes, 16384);
+        let pbx = &i.sources[1];
+        let Some(CertIdentity::Sha256(h)) = pbx.certificate else {
+            panic!("{:?}", pbx.certificate)
+        };
+        assert_eq!((h[0], h[1], h[31]), (0x00, 0x11, 0xff));
+        assert_eq!(pbx.max_event_bytes, crate::MAX_EVENT_BYTES_LIMIT);
+        assert_eq!(pbx.rate_limit, None);
+    }
+
+    #[test]
+    fn ingest_off_by_default() {
+        let c = parse("", &p()).unwrap();
+        assert!(c.ingest.listeners.is_empty());
+        assert!(c.ingest.sources.is_empty());
+    }
+
+    /// The error must start with file:line: of the offending value.
+    fn err_at(text: &str, line: usize, needle: &str) {
+        let e = parse(text, &p()).unwrap_err().to_string();
+        let prefix = format!("/etc/tocsin/tocsin.toml:{line}:");
+        assert!(e.starts_with(&prefix), "want {prefix}: {e}");
+        assert!(e.contains(needle), "want {needle:?}: {e}");
+    }
+
+    #[test]
+    fn plaintext_only_on_loopback_or_unix() {
+        err_at(
+            "[[ingest.listen]]\naddress = \"0.0.0.0:7117\"\nplaintext = true\n",
+            2,
+            "plaintext is allowed only on loopback",
+        );
+        err_at(
+            "\n[[ingest.listen]]\naddress = \"192.168.1.5:7117\"\nplaintext = true\n",
+            3,
+            "plaintext is allowed only on loopback",
+        );
+        parse(
+            "[[ingest.listen]]\naddress = \"[::1]:7117\"\nplaintext = true\n",
+            &p(),
+        )
+        .unwrap();
+        err_at(
+            "[[ingest.listen]]\nunix = \"/run/x.sock\"\n",
+            2,
+            "set plaintext = true",
+        );
+    }
+
+    #[test]
+    fn listener_mistakes_name_their_line() {
+        err_at(
+            "[[ingest.listen]]\naddress = \"0.0.0.0:7117\"\ncert = \"a\"\nkey = \"b\"\n",
+            1,
+            "client_ca is missing",
+        );
+        err_at(
+            "[[ingest.listen]]\naddress = \"localhost:7117\"\nplaintext = true\n",
+            2,
+            "not an IP address",
+        );
+        err_at(
+            "[[ingest.listen]]\naddress = \"127.0.0.1:7117\"\nplaintext = true\ncert = \"c\"\n",
+            4,
+            "no effect with plaintext",
+        );
+        err_at("[[ingest.listen]]\nplaintext = true\n", 1, "needs address");
+        err_at(
+            "[[ingest.listen]]\naddress = \"127.0.0.1:1\"\nplaintext = true\n\n[[ingest.listen]]\naddress = \"127.0.0.1:1\"\nplaintext = true\n",
+            5,
+            "listed twice",
+        );
+        err_at("[ingest]\nmax_undecided = 0\n", 2, "at least 1");
+        err_at(
+            "[ingest]\nmax_pending = 10\n",
+            2,
+            "at least ingest.max_undecided",
+        );
+        err_at("[ingest]\nadvertise = [\"a.example\"]\n", 2, "no port");
+        err_at("[ingest]\nbogus = 1\n", 2, "bogus");
+    }
+
+    #[test]
+    fn source_mistakes_name_their_line() {
+        let src = |extra: &str| {
+            format!("[[sources]]\nname = \"mx1\"\nusers = [\"*\"]\nkinds = [\"mail.*\"]\n{extra}")
+        };
+        parse(&src(""), &p()).unwrap();
+        err_at(&src("certificate = \"mx1\"\n"), 5, "expected dns:NAME");
+        err_at(&src("certificate = \"sha256:abcd\"\n"), 5, "64 hex digits");
+        err_at(
+            &src("certificate = \"ip:1.2.3.4\"\n"),
+            5,
+            "unknown identity type",
+        );
+        err_at(&src("max_event_bytes = 70000\n"), 5, "1..=65519");
+        err_at(
+            &src("rate_limit = { events = 0, per_s = 1 }\n"),
+            5,
+            "at least 1",
+        );
+        err_at(&src("rate_limit = { events = 5 }\n"), 5, "per_s");
+        err_at(
+            "[[sources]]\nname = \"mx 1\"\nusers = [\"*\"]\nkinds = [\"*\"]\n",
+            2,
+            "sources.name",
+        );
+        err_at(
+            "[[sources]]\nname = \"mx1\"\nusers = []\nkinds = [\"*\"]\n",
+            3,
+            "at least one pattern",
+        );
+        err_at("[[sources]]\nname = \"mx1\"\nkinds = [\"*\"]\n", 1, "users");
+        let twice = format!("{}\n{}", src(""), src(""));
+        err_at(&twice, 7, "provisioned twice");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::jobs::{JobResult, Jobs};
 use crate::logging::LogControl;
 use crate::notify;
 use crate::plugins::{Command, CommitOutcome, InstanceRef, PLUGIN_TOKEN_BASE, PluginManager};
+use crate::s2s::{S2S_TOKEN_BASE, S2sRef, S2sServer};
 use crate::signals::{SignalEvent, Signals};
 use crate::timers::Timers;
 use mio::unix::SourceFd;
@@ -35,6 +36,8 @@ pub enum Continuation {
     AdminSend(ConnRef),
     /// Tell a source plugin its event is durable (or refused).
     PluginEmit { instance: InstanceRef, token: u64 },
+    /// Decide an S2S event (ACK, or REJECT) on its connection.
+    S2sAck { conn: S2sRef, tsn: u32 },
     /// Nobody waits on this write.
     Nothing,
     /// A retention pass finished.
@@ -52,6 +55,7 @@ pub enum TimerKind {
     Plugin { instance: InstanceRef, id: u64 },
     Deliveries,
     Prune,
+    S2s, // the earliest deadline among the ingest connections
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +73,8 @@ pub enum StartError {
     Bind(#[from] crate::admin::BindError),
     #[error("{0}")]
     Access(#[from] crate::admin::AccessError),
+    #[error("{0}")]
+    Ingest(#[from] crate::s2s::IngestBindError),
     #[error("cannot set up the event loop: {0}")]
     Poll(std::io::Error),
 }
@@ -89,6 +95,7 @@ pub struct Daemon {
     pub(crate) admin: AdminServer,
     pub(crate) plugins: PluginManager,
     pub(crate) engine: crate::delivery::Engine,
+    pub(crate) s2s: S2sServer,
     pub(crate) jobs: Jobs,
     log_ctl: LogControl,
     pub(crate) started: Instant,
@@ -156,6 +163,10 @@ impl Daemon {
             cfg.plugins.config_dir.clone(),
         );
         let report = plugins.reload(&|name| store.plugin_state(name).unwrap_or_default());
+        let s2s = S2sServer::bind(
+            &cfg.ingest,
+            poll.registry().try_clone().map_err(StartError::Poll)?,
+        )?;
         log::info!(
             "plugins: {} running, {} refused",
             report.added.len(),
@@ -172,6 +183,7 @@ impl Daemon {
             admin,
             plugins,
             engine: crate::delivery::Engine::new(),
+            s2s,
             jobs,
             log_ctl,
             started,
@@ -192,11 +204,17 @@ impl Daemon {
             Duration::from_secs(first_prune),
             TimerKind::Prune,
         );
+        let ingest = d.s2s.local_addrs();
         let msg = format!(
-            "ready: store {} (commit {}), admin socket {}",
+            "ready: store {} (commit {}), admin socket {}{}",
             d.store.path().display(),
             d.store.commit_seq(),
-            d.cfg.admin.socket.display()
+            d.cfg.admin.socket.display(),
+            if ingest.is_empty() {
+                String::new()
+            } else {
+                format!(", ingest {}", ingest.join(" "))
+            }
         );
         log::info!(
             "tocsind {} {msg}, started in {} ms",
@@ -248,6 +266,7 @@ impl Daemon {
             self.apply_plugin_effects();
             self.dispatch();
             self.flush_admin();
+            self.s2s_after_commit();
             if let Some(code) = self.finished() {
                 return code;
             }
@@ -270,6 +289,7 @@ impl Daemon {
             WAKER_TOKEN => self.drain_jobs(),
             ADMIN_LISTENER_TOKEN => self.accept_admin(),
             Token(t) if t >= PLUGIN_TOKEN_BASE => self.plugins.ready(token, readable, writable),
+            Token(t) if t >= S2S_TOKEN_BASE => self.s2s_ready(token, readable, writable),
             Token(t) if t >= ADMIN_CONN_BASE => {
                 self.admin_ready(t - ADMIN_CONN_BASE, readable, writable)
             }
@@ -306,6 +326,7 @@ impl Daemon {
                         TimerKind::Prune,
                     );
                 }
+                TimerKind::S2s => self.s2s_timer(),
                 TimerKind::ShutdownDeadline => {
                     if let Some(s) = self.stopping.as_mut() {
                         log::warn!("shutdown deadline reached; closing remaining connections");
@@ -391,6 +412,8 @@ impl Daemon {
                 self.cfg.plugins = new.plugins.clone();
                 self.cfg.delivery = new.delivery.clone();
                 self.cfg.retention = new.retention.clone();
+                self.s2s.reload(&new.ingest, &self.cfg.ingest);
+                self.cfg.ingest = new.ingest.clone();
                 log::info!("configuration reloaded from {}", self.config_path.display());
                 self.reload_plugins();
             }
@@ -405,6 +428,7 @@ impl Daemon {
         }
         notify::stopping();
         self.admin.stop_accepting(self.poll.registry());
+        self.s2s_begin_shutdown();
         self.timers.after(
             Instant::now(),
             Duration::from_secs(5),
@@ -423,7 +447,8 @@ impl Daemon {
     /// Exits once the last batch is committed and its answers are out.
     fn finished(&mut self) -> Option<ExitCode> {
         let s = self.stopping.as_ref()?;
-        if !(self.batch.is_empty() && (self.admin.is_quiet() || s.deadline_passed)) {
+        let quiet = self.admin.is_quiet() && self.s2s.is_quiet();
+        if !(self.batch.is_empty() && (quiet || s.deadline_passed)) {
             return None;
         }
         let exit = s.exit;

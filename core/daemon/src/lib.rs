@@ -11,6 +11,7 @@ mod jobs;
 mod logging;
 mod notify;
 mod plugins;
+mod s2s;
 mod signals;
 mod timers;
 mod tls;

@@ -1,6 +1,7 @@
-//! Moves bytes between a non-blocking mio `TcpStream` (optionally wrapped
-//! in rustls) and an [`Endpoint`]. Used by [`crate::Client`] and the tests'
-//! server; a daemon may use it as its per-connection I/O adapter.
+//! Moves bytes between a non-blocking socket (a mio `TcpStream` by default,
+//! optionally wrapped in rustls) and an [`Endpoint`]. Used by
+//! [`crate::Client`], the tests' server and the daemon, whose listeners may
+//! also be unix sockets (any [`Socket`]).
 //!
 //! Both directions run until the socket would block, the endpoint's receive
 //! buffer is full, or there is nothing left to write: with edge-triggered
@@ -26,10 +27,29 @@ pub struct ReadStatus {
     pub buffer_full: bool,
 }
 
-/// A TCP socket, plain or under TLS.
+/// A byte stream a [`Transport`] can drive: non-blocking reads and writes,
+/// and a half-close.
+pub trait Socket: Read + Write {
+    /// Close our sending side (the peer reads EOF).
+    fn shutdown_write(&self) -> io::Result<()>;
+}
+
+impl Socket for TcpStream {
+    fn shutdown_write(&self) -> io::Result<()> {
+        self.shutdown(Shutdown::Write)
+    }
+}
+
+impl Socket for mio::net::UnixStream {
+    fn shutdown_write(&self) -> io::Result<()> {
+        self.shutdown(Shutdown::Write)
+    }
+}
+
+/// A socket (TCP unless said otherwise), plain or under TLS.
 #[derive(Debug)]
-pub struct Transport {
-    sock: TcpStream,
+pub struct Transport<S: Socket = TcpStream> {
+    sock: S,
     tls: Option<Box<rustls::Connection>>,
     eof: bool,
 }
@@ -42,10 +62,10 @@ fn blocked(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::WouldBlock
 }
 
-impl Transport {
+impl<S: Socket> Transport<S> {
     /// Plaintext.
     #[must_use]
-    pub fn plain(sock: TcpStream) -> Self {
+    pub fn plain(sock: S) -> Self {
         Self {
             sock,
             tls: None,
@@ -55,7 +75,7 @@ impl Transport {
 
     /// TLS (client or server side); the handshake runs inside read/write.
     #[must_use]
-    pub fn tls(sock: TcpStream, conn: impl Into<rustls::Connection>) -> Self {
+    pub fn tls(sock: S, conn: impl Into<rustls::Connection>) -> Self {
         Self {
             sock,
             tls: Some(Box::new(conn.into())),
@@ -64,7 +84,7 @@ impl Transport {
     }
 
     /// The socket, to register with a `mio::Poll`.
-    pub fn socket_mut(&mut self) -> &mut TcpStream {
+    pub fn socket_mut(&mut self) -> &mut S {
         &mut self.sock
     }
 
@@ -241,6 +261,6 @@ impl Transport {
                 }
             }
         }
-        let _ = self.sock.shutdown(Shutdown::Write);
+        let _ = self.sock.shutdown_write();
     }
 }

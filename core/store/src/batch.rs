@@ -221,8 +221,18 @@ impl Store {
             .execute_batch("BEGIN IMMEDIATE")
             .ctx(|| "BEGIN IMMEDIATE".to_string())?;
         let mut outcomes = Vec::with_capacity(ops.len());
+        // (source, source_event_id) of the last event each source stored in
+        // this batch: the resume point. Batches usually hold one or a few
+        // sources, so a short list beats a map.
+        let mut progress: Vec<(&str, &str)> = Vec::new();
         for (op, _) in ops {
             let r = self.apply_one(op, seq);
+            if let (Op::InsertEvent { event, .. }, Ok(OpOutcome::EventInserted { .. })) = (op, &r) {
+                match progress.iter_mut().find(|(s, _)| *s == event.source) {
+                    Some(p) => p.1 = &event.source_event_id,
+                    None => progress.push((&event.source, &event.source_event_id)),
+                }
+            }
             // An I/O or "full" error can roll the whole transaction back
             // behind our back; then nothing after it may claim success.
             if self.conn.is_autocommit() {
@@ -232,6 +242,17 @@ impl Store {
                 });
             }
             outcomes.push(r.map_err(|e| OpError::Rejected(e.to_string())));
+        }
+        for (source, id) in progress {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO source_progress (source, last_event_id, change_seq)
+                     VALUES (?1, ?2, ?3)
+                     ON CONFLICT (source) DO UPDATE
+                     SET last_event_id = excluded.last_event_id, change_seq = excluded.change_seq",
+                )
+                .and_then(|mut s| s.execute(params![source, id, seq]))
+                .ctx(|| format!("recording the resume point of source {source}"))?;
         }
         self.conn
             .prepare_cached("UPDATE meta SET value = ?1 WHERE key = 'commit_seq'")

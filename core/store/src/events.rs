@@ -82,6 +82,17 @@ impl Store {
 }
 
 impl Store {
+    /// The source_event_id of the event `source` stored most recently (in
+    /// commit order), if it stored any: the S2S resume point.
+    pub fn source_resume(&self, source: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .prepare_cached("SELECT last_event_id FROM source_progress WHERE source = ?1")
+            .and_then(|mut s| s.query_row([source], |r| r.get(0)).optional())
+            .ctx(|| format!("reading the resume point of source {source}"))
+    }
+}
+
+impl Store {
     /// A plugin instance's saved key/value state.
     pub fn plugin_state(
         &self,

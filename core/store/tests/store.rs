@@ -85,6 +85,83 @@ fn insert_dedupe_and_reopen() {
 }
 
 #[test]
+fn resume_point_is_the_last_event_each_source_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let mut s = open(&db);
+    assert_eq!(s.source_resume("a").unwrap(), None);
+    let mut b = Batch::new();
+    for (src, id) in [("a", "1"), ("b", "x"), ("a", "2"), ("a", "1")] {
+        b.push(
+            Op::InsertEvent {
+                event: ev(src, id),
+                received_at_ms: 0,
+                deliveries: vec![],
+            },
+            (),
+        );
+    }
+    assert!(s.commit(&mut b).error.is_none());
+    // "a"/"1" again was a duplicate: it does not move the point back.
+    assert_eq!(s.source_resume("a").unwrap().as_deref(), Some("2"));
+    assert_eq!(s.source_resume("b").unwrap().as_deref(), Some("x"));
+    // Only duplicates in a later batch: unchanged.
+    b.push(
+        Op::InsertEvent {
+            event: ev("a", "1"),
+            received_at_ms: 0,
+            deliveries: vec![],
+        },
+        (),
+    );
+    assert!(s.commit(&mut b).error.is_none());
+    assert_eq!(s.source_resume("a").unwrap().as_deref(), Some("2"));
+    b.push(
+        Op::InsertEvent {
+            event: ev("a", "3"),
+            received_at_ms: 0,
+            deliveries: vec![],
+        },
+        (),
+    );
+    assert!(s.commit(&mut b).error.is_none());
+    drop(s);
+    let s = open(&db);
+    assert_eq!(s.source_resume("a").unwrap().as_deref(), Some("3"));
+    assert_eq!(s.source_resume("c").unwrap(), None);
+}
+
+#[test]
+fn migration_seeds_the_resume_point_from_stored_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let mut s = open(&db);
+    let mut b = Batch::new();
+    for (src, id) in [("a", "1"), ("a", "2"), ("b", "x")] {
+        b.push(
+            Op::InsertEvent {
+                event: ev(src, id),
+                received_at_ms: 0,
+                deliveries: vec![],
+            },
+            (),
+        );
+    }
+    assert!(s.commit(&mut b).error.is_none());
+    drop(s);
+    // Make it a version-1 database that stored events before the table
+    // existed, then let the migration run again.
+    let c = rusqlite::Connection::open(&db).unwrap();
+    c.execute_batch("DROP TABLE source_progress; PRAGMA user_version = 1;")
+        .unwrap();
+    drop(c);
+    let s = open(&db);
+    assert_eq!(s.schema_version(), tocsin_store::SCHEMA_VERSION);
+    assert_eq!(s.source_resume("a").unwrap().as_deref(), Some("2"));
+    assert_eq!(s.source_resume("b").unwrap().as_deref(), Some("x"));
+}
+
+#[test]
 fn refuses_a_file_that_is_not_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("t.db");

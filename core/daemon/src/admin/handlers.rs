@@ -268,6 +268,7 @@ impl Daemon {
             Continuation::PluginEmit { instance, token } => {
                 self.plugin_committed(instance, token, outcome)
             }
+            Continuation::S2sAck { conn, tsn } => self.s2s.committed(conn, tsn, outcome),
             Continuation::AdminSend(r) => {
                 let resp = match outcome {
                     Ok(OpOutcome::EventInserted { id }) => Response::ok(&SendResult {
