@@ -2,78 +2,11 @@
 //! resolved kind a server sees, and the user-to-stream mapping.
 
 use std::fmt;
-use std::str::FromStr;
 
 use crate::msg::{Attributes, EventMsg};
 
-/// Priority 1..=5 (on the wire as one byte).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub enum Priority {
-    /// 1
-    Min = 1,
-    /// 2
-    Low = 2,
-    /// 3 (the default when the field is absent)
-    #[default]
-    Normal = 3,
-    /// 4
-    High = 4,
-    /// 5
-    Urgent = 5,
-}
-
-impl Priority {
-    /// From the wire value; `None` outside 1..=5.
-    #[must_use]
-    pub fn from_u8(v: u8) -> Option<Self> {
-        Some(match v {
-            1 => Self::Min,
-            2 => Self::Low,
-            3 => Self::Normal,
-            4 => Self::High,
-            5 => Self::Urgent,
-            _ => return None,
-        })
-    }
-
-    /// The lower-case name.
-    #[must_use]
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Min => "min",
-            Self::Low => "low",
-            Self::Normal => "normal",
-            Self::High => "high",
-            Self::Urgent => "urgent",
-        }
-    }
-}
-
-impl fmt::Display for Priority {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// Error of [`Priority::from_str`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("priority must be 1..5 or min, low, normal, high, urgent; got {0:?}")]
-pub struct ParsePriorityError(pub String);
-
-impl FromStr for Priority {
-    type Err = ParsePriorityError;
-    /// Accepts `1`..`5` or the names.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let by_digit = s.parse::<u8>().ok().and_then(Self::from_u8);
-        by_digit
-            .or_else(|| {
-                [Self::Min, Self::Low, Self::Normal, Self::High, Self::Urgent]
-                    .into_iter()
-                    .find(|p| p.name().eq_ignore_ascii_case(s))
-            })
-            .ok_or_else(|| ParsePriorityError(s.to_owned()))
-    }
-}
+/// Priority 1..=5 (on the wire as one byte): the event model's own scale.
+pub use tocsin_abi::Priority;
 
 /// An event as a source sends it. Validation happens when it is sent (the
 /// rules are in `docs/s2s-protocol.md`, "EVENT").

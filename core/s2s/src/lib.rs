@@ -31,12 +31,13 @@ pub use client_session::{
 };
 pub use code::Code;
 pub use endpoint::Endpoint;
-pub use event::{Event, Kind, ParsePriorityError, Priority, now_unix_ms, stream_for_user};
+pub use event::{Event, Kind, Priority, now_unix_ms, stream_for_user};
 pub use ids::{local_hostname, unique_event_id};
 pub use server::{
     DecideError, IncomingEvent, ServerConfig, ServerEvent, ServerSession, ServerStats,
 };
 pub use session_error::SessionError;
+pub use tocsin_abi::priority::ParsePriorityError;
 
 /// Default TCP port of the S2S pipeline.
 pub const DEFAULT_PORT: u16 = 7117;

@@ -130,36 +130,14 @@ pub fn cert_shows(der: &[u8], id: &CertIdentity) -> Result<bool, String> {
     })
 }
 
-/// `*` matches any run of bytes (including none and dots); everything
-/// else matches itself (ASCII case ignored when `fold`). Iterative with
-/// one backtrack point, so it is linear-ish and cannot blow up on hostile
-/// input.
+/// The routing rules' glob (`*` any run, `?` one character), shared with
+/// subscriptions so both mean the same thing.
 pub fn glob(pattern: &[u8], text: &[u8], fold: bool) -> bool {
-    let eq = |a: u8, b: u8| {
-        if fold {
-            a.eq_ignore_ascii_case(&b)
-        } else {
-            a == b
-        }
-    };
-    let (mut p, mut t) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        if p < pattern.len() && pattern[p] == b'*' {
-            star = Some((p, t));
-            p += 1;
-        } else if p < pattern.len() && eq(pattern[p], text[t]) {
-            p += 1;
-            t += 1;
-        } else if let Some((sp, st)) = star {
-            p = sp + 1;
-            t = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    pattern[p..].iter().all(|&b| b == b'*')
+    tocsin_routing::glob::matches(
+        &String::from_utf8_lossy(pattern),
+        &String::from_utf8_lossy(text),
+        fold,
+    )
 }
 
 /// A token bucket per source: bursts up to `events`, refilled at
