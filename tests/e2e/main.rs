@@ -6,6 +6,7 @@ mod admin_socket;
 mod config_errors;
 mod deliveries;
 mod durability;
+mod imtp;
 mod lifecycle;
 mod mail;
 mod plugin_tls;

@@ -4,8 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod daemon;
+pub mod dns;
 pub mod dovecot;
 pub mod http_client;
+pub mod imtp;
 pub mod lines;
 pub mod lmtp;
 pub mod paths;

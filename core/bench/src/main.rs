@@ -5,6 +5,7 @@
 
 mod commit;
 mod daemon;
+mod imtp;
 mod mail_http;
 mod mwi;
 mod pipeline;
@@ -114,6 +115,21 @@ enum Cmd {
         #[arg(long, default_value_t = 2048)]
         max_undecided: usize,
     },
+    /// Notifications/s from the queue to listening IMTP clients
+    /// (plaintext and TLS) beside the recorder plugin and the plain insert
+    /// loop; `tocsinctl send` -> `tocsinctl watch` latency at a steady rate
+    Imtp {
+        #[arg(long, default_value_t = 20_000)]
+        deliveries: usize,
+        /// Users, each with one listening client and one subscription
+        #[arg(long, default_value_t = 100)]
+        users: usize,
+        /// Events/s of the latency run
+        #[arg(long, default_value_t = 100)]
+        rate: u32,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
 }
 
 fn main() {
@@ -127,6 +143,12 @@ fn main() {
         Cmd::Commit { events, rounds } => commit::run(tmp.path(), events, rounds),
         Cmd::Ready { events, runs } => daemon::ready(tmp.path(), events, runs),
         Cmd::Rss => daemon::rss(tmp.path()),
+        Cmd::Imtp {
+            deliveries,
+            users,
+            rate,
+            seconds,
+        } => imtp::run(tmp.path(), deliveries, users, rate, seconds),
         Cmd::PluginIngest { events } => pipeline::plugin_ingest(tmp.path(), events),
         Cmd::Deliveries { deliveries } => pipeline::deliveries(tmp.path(), deliveries),
         Cmd::DueLookup => pipeline::due_lookup(tmp.path()),

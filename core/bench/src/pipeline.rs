@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 use tocsin_store::{Batch, NewDelivery, Op, OpenOptions, Store};
 
-fn config(dir: &Path, extra: &str) -> std::path::PathBuf {
+pub(crate) fn config(dir: &Path, extra: &str) -> std::path::PathBuf {
     let plugins = dir.join("plugins.d");
     std::fs::create_dir_all(&plugins).unwrap();
     let plugin_dir = sibling_bin("tocsind").parent().unwrap().to_path_buf();
@@ -27,20 +27,20 @@ fn config(dir: &Path, extra: &str) -> std::path::PathBuf {
     cfg
 }
 
-fn line_client(addr: &str) -> (BufReader<TcpStream>, TcpStream) {
+pub(crate) fn line_client(addr: &str) -> (BufReader<TcpStream>, TcpStream) {
     let s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
     (BufReader::new(s.try_clone().unwrap()), s)
 }
 
-fn cmd(r: &mut BufReader<TcpStream>, w: &mut TcpStream, line: &str) -> String {
+pub(crate) fn cmd(r: &mut BufReader<TcpStream>, w: &mut TcpStream, line: &str) -> String {
     w.write_all(format!("{line}\n").as_bytes()).unwrap();
     let mut s = String::new();
     r.read_line(&mut s).unwrap();
     s.trim().to_string()
 }
 
-fn ctl(dir: &Path, args: &[&str]) -> serde_json::Value {
+pub(crate) fn ctl(dir: &Path, args: &[&str]) -> serde_json::Value {
     let out = std::process::Command::new(sibling_bin("tocsinctl"))
         .arg("--socket")
         .arg(dir.join("admin.sock"))
@@ -52,7 +52,7 @@ fn ctl(dir: &Path, args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
 }
 
-fn plugin_addr(dir: &Path, name: &str) -> String {
+pub(crate) fn plugin_addr(dir: &Path, name: &str) -> String {
     let v = ctl(dir, &["plugins", "show", name]);
     v["sockets"][0]["local"].as_str().unwrap().to_string()
 }

@@ -74,6 +74,40 @@ pub enum Command {
         #[command(subcommand)]
         command: DbCommand,
     },
+    /// Print the notifications sent to an IM inbox as they arrive
+    ///
+    /// An IMTP client (docs/imtp.md): connects to the IMTP server, signs in,
+    /// listens on INBOX and prints every message delivered to it, one block
+    /// per notification, flushing stdout after each; each message is
+    /// acknowledged only after it has been printed. It does not need the
+    /// admin socket.
+    ///
+    /// Human output: a line `TIME SENDER → INBOX` (TIME is RFC 3339, UTC),
+    /// then the text indented by two spaces. With --json, one JSON object per
+    /// line: {"received_at": "2024-05-01T12:00:00.123Z", "sender":
+    /// "im:...", "inbox": "im:...", "content_type": "text/plain",
+    /// "text": "...", "headers": {"Tocsin-Kind": "..."}}; headers are the
+    /// send's extra headers, the last value per name. message/cpim payloads
+    /// show their inner text; other non-text payloads show as "[TYPE, N
+    /// bytes]".
+    ///
+    /// Sign-in: --user NAME uses SASL PLAIN with the password from
+    /// --password-file (its first line) or $TOCSIN_IMTP_PASSWORD, never from
+    /// the command line; otherwise --cert/--key use SASL EXTERNAL with the
+    /// certificate's identity. With --plaintext and no --user, EXTERNAL asks
+    /// the server for the identity it gives the connection itself.
+    ///
+    /// A lost connection (or a failed connect; --timeout bounds each
+    /// attempt) is reported on stderr and retried after 1 s, doubling up to
+    /// 30 s (reset once listening again); --once exits instead.
+    ///
+    /// Exit status: 0 after --count notifications; 1 the server refused the
+    /// sign-in or the listen, the TLS setup failed, or the connection was
+    /// lost with --once; 2 usage error.
+    #[command(
+        after_help = "Example: tocsinctl watch im:alice@example.org --server imtp.example.org:61227 \\\n    --ca ca.pem --user alice --password-file ~/.imtp-password"
+    )]
+    Watch(Box<WatchArgs>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -138,6 +172,58 @@ pub struct SendArgs {
     /// Attribute as KEY=VALUE (repeatable)
     #[arg(long = "attr", value_name = "KEY=VALUE")]
     pub attrs: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// The inbox: im:LOCAL@DOMAIN (a bare LOCAL@DOMAIN means im:)
+    #[arg(value_name = "INBOX")]
+    pub inbox: String,
+    /// IMTP server HOST:PORT (TLS from the first octet unless --plaintext)
+    #[arg(long, value_name = "HOST:PORT", default_value = "localhost:61227")]
+    pub server: String,
+    /// CA certificate(s) (PEM) to trust for the server's certificate;
+    /// required unless --plaintext
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub ca: Option<PathBuf>,
+    /// Name the server's certificate must show [default: the host of
+    /// --server]
+    #[arg(long, value_name = "NAME")]
+    pub server_name: Option<String>,
+    /// Client certificate chain (PEM); signs in with SASL EXTERNAL unless
+    /// --user is given
+    #[arg(long, value_name = "FILE", requires = "key",
+          value_hint = clap::ValueHint::FilePath)]
+    pub cert: Option<PathBuf>,
+    /// Private key (PEM) of --cert
+    #[arg(long, value_name = "FILE", requires = "cert",
+          value_hint = clap::ValueHint::FilePath)]
+    pub key: Option<PathBuf>,
+    /// Sign in with SASL PLAIN as NAME (needs TLS)
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    /// File whose first line is the password of --user [default:
+    /// $TOCSIN_IMTP_PASSWORD]
+    #[arg(long, value_name = "FILE", requires = "user",
+          value_hint = clap::ValueHint::FilePath)]
+    pub password_file: Option<PathBuf>,
+    /// Connect without TLS (servers allow this only where configured, e.g.
+    /// on loopback)
+    #[arg(long, conflicts_with_all = ["ca", "server_name", "cert", "key"])]
+    pub plaintext: bool,
+    /// Deliver only messages from senders matching PATTERN (repeatable):
+    /// '*', 'im:*', 'im:*@example.org', 'im:*@*.example.org' or an address
+    #[arg(long, value_name = "PATTERN")]
+    pub only: Vec<String>,
+    /// Never deliver messages from senders matching PATTERN (repeatable)
+    #[arg(long, value_name = "PATTERN")]
+    pub except: Vec<String>,
+    /// Exit (status 0) once N notifications are printed and acknowledged
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+    /// Exit (status 1) when the connection is lost instead of reconnecting
+    #[arg(long)]
+    pub once: bool,
 }
 
 #[derive(Debug, Subcommand)]

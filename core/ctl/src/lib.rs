@@ -5,6 +5,9 @@ mod commands;
 mod output;
 mod socket;
 
+/// `tocsinctl watch`, the IMTP client, as a library (its tests drive it).
+pub use commands::watch;
+
 use clap::Parser;
 use std::process::ExitCode;
 
@@ -24,6 +27,11 @@ pub enum CtlError {
     Failed(String),
     #[error("{0}")]
     Usage(String),
+    /// Already reported on stderr (`watch` keeps stdout for notifications,
+    /// so its errors never go there, even with --json); only the exit status
+    /// is left.
+    #[error("exit status {0}")]
+    Reported(u8),
 }
 
 impl CtlError {
@@ -31,6 +39,7 @@ impl CtlError {
         match self {
             CtlError::Unreachable(_) => EXIT_UNREACHABLE,
             CtlError::Usage(_) => EXIT_USAGE,
+            CtlError::Reported(code) => *code,
             _ => EXIT_FAILURE,
         }
     }
@@ -47,6 +56,7 @@ pub fn main() -> ExitCode {
     let json = cli.json;
     match commands::run(cli) {
         Ok(()) => ExitCode::from(EXIT_OK),
+        Err(CtlError::Reported(code)) => ExitCode::from(code),
         Err(e) => {
             if json {
                 let (code, message) = match &e {
@@ -54,6 +64,7 @@ pub fn main() -> ExitCode {
                     CtlError::Unreachable(m) => ("unreachable".to_string(), m.clone()),
                     CtlError::Usage(m) => ("usage".to_string(), m.clone()),
                     CtlError::Failed(m) => ("failed".to_string(), m.clone()),
+                    CtlError::Reported(_) => ("failed".to_string(), e.to_string()),
                 };
                 println!(
                     "{}",

@@ -106,6 +106,42 @@ fn external_uses_the_certificate_identity() {
 }
 
 #[test]
+fn external_identity_supplied_after_the_handshake() {
+    let t = Instant::now();
+    let cfg = Config {
+        external_identity_later: true,
+        ..Config::imtp()
+    };
+    // Offered before the identity is known; used once the host supplies it.
+    let mut s = server(cfg.clone(), tls(None), t);
+    assert!(s.mechanisms().contains(&MechName::external()));
+    let mut c = client(Config::imtp(), tls(None), t);
+    pump(&mut s, &mut c, t);
+    events(&mut c);
+    s.set_peer_identity(Some("a.example".into()));
+    let ext = ClientSasl::External {
+        authzid: String::new(),
+    };
+    c.authenticate(ext.clone(), t).unwrap();
+    pump(&mut c, &mut s, t);
+    assert_eq!(s.identity(), Some("a.example"));
+
+    // No certificate after all: EXTERNAL fails, nobody is authenticated.
+    let mut s = server(cfg, tls(None), t);
+    let mut c = client(Config::imtp(), tls(None), t);
+    pump(&mut s, &mut c, t);
+    events(&mut c);
+    c.authenticate(ext, t).unwrap();
+    pump(&mut c, &mut s, t);
+    assert!(!s.is_authenticated());
+    assert!(
+        events(&mut c)
+            .iter()
+            .any(|e| matches!(e, Event::AuthFailed(_)))
+    );
+}
+
+#[test]
 fn external_rejects_a_foreign_authzid() {
     let t = Instant::now();
     let mut s = server(Config::imtp(), tls(Some("alice@example.net")), t);

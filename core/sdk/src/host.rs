@@ -264,6 +264,7 @@ impl Host {
     pub fn delivery_result(&self, delivery_id: u64, outcome: &Outcome) -> Result<(), HostError> {
         let (code, after, reason) = match outcome {
             Outcome::Sent => (ffi::OUTCOME_SENT, 0, ""),
+            Outcome::SentWithNote { note } => (ffi::OUTCOME_SENT, 0, note.as_str()),
             Outcome::Delivered => (ffi::OUTCOME_DELIVERED, 0, ""),
             Outcome::Retry { reason, after_ms } => (ffi::OUTCOME_RETRY, *after_ms, reason.as_str()),
             Outcome::Permanent { reason } => (ffi::OUTCOME_PERMANENT, 0, reason.as_str()),

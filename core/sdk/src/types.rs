@@ -97,6 +97,9 @@ pub struct Delivery<'a> {
 pub enum Outcome {
     /// Handed on (e.g. accepted by the next server).
     Sent,
+    /// Handed on, with a note for the delivery's history (e.g. a gateway
+    /// that could not confirm final delivery).
+    SentWithNote { note: String },
     /// Confirmed in the recipient's hands.
     Delivered,
     /// Try again later (after `after_ms`, or per policy when 0).

@@ -9,6 +9,7 @@ mod plugins;
 mod send;
 mod status;
 mod subs;
+pub mod watch;
 
 use crate::CtlError;
 use crate::cli::{Cli, Command};
@@ -24,5 +25,6 @@ pub fn run(cli: Cli) -> Result<(), CtlError> {
         Command::Deliveries { command } => deliveries::run_deliveries(&cli, command),
         Command::Dlq { command } => deliveries::run_dlq(&cli, command),
         Command::Db { command } => db::run(&cli, command),
+        Command::Watch(args) => watch::run(&cli, args),
     }
 }

@@ -662,7 +662,9 @@ impl Daemon {
             .engine
             .presence
             .insert((instance.to_string(), address.to_string()), available);
-        if available && prev == Some(false) {
+        // After a restart the map starts empty while deliveries held before it
+        // are still deferred: anything but "already present" releases them.
+        if available && prev != Some(true) {
             // Held deliveries for this address are due now.
             if let Err(e) = self.release_held(instance, address) {
                 log::error!("{e}");
@@ -675,19 +677,23 @@ impl Daemon {
         instance: &str,
         address: &str,
     ) -> Result<(), tocsin_store::StoreError> {
-        let filter = tocsin_store::DeliveryFilter {
-            state: Some("pending".into()),
-            user: None,
-            before_id: None,
-            limit: 10_000,
-        };
         let now = now_ms();
-        for d in self.store.list_deliveries(&filter)? {
-            if d.target_instance == instance
-                && d.target_address == address
-                && d.next_attempt_at.is_some_and(|t| t > now)
-            {
-                self.defer(d.id, "pending", now, "recipient is present");
+        // A delivery is held in whatever waiting state it was in: a first
+        // attempt (pending) or a retry after "nobody listening" (retrying).
+        for state in ["pending", "retrying"] {
+            let filter = tocsin_store::DeliveryFilter {
+                state: Some(state.into()),
+                user: None,
+                before_id: None,
+                limit: 10_000,
+            };
+            for d in self.store.list_deliveries(&filter)? {
+                if d.target_instance == instance
+                    && d.target_address == address
+                    && d.next_attempt_at.is_some_and(|t| t > now)
+                {
+                    self.defer(d.id, state, now, "recipient is present");
+                }
             }
         }
         self.engine.dispatch_needed = true;

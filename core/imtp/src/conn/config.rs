@@ -70,6 +70,12 @@ pub struct Config {
     /// identity) and PLAIN (only over TLS).
     pub offer_external: bool,
     pub offer_plain: bool,
+    /// Server: offer EXTERNAL although the certificate identity is not known
+    /// yet. A host whose TLS handshake finishes after the connection is
+    /// accepted sets this when it asked for client certificates, and supplies
+    /// the identity with `Connection::set_peer_identity` once the handshake
+    /// is done (before feeding the client's first octets).
+    pub external_identity_later: bool,
 }
 
 impl Config {
@@ -81,6 +87,7 @@ impl Config {
             require_auth: true,
             offer_external: true,
             offer_plain: true,
+            external_identity_later: false,
         }
     }
 

@@ -121,7 +121,9 @@ impl Connection {
             partial_since: None,
         };
         if role == Role::Server {
-            if c.config.offer_external && c.transport.peer_identity.is_some() {
+            if c.config.offer_external
+                && (c.transport.peer_identity.is_some() || c.config.external_identity_later)
+            {
                 c.mechanisms.push(MechName::external());
             }
             if c.config.offer_plain && c.transport.tls {
@@ -131,6 +133,13 @@ impl Connection {
             c.phase = Phase::Open;
         }
         c
+    }
+
+    /// Server: the verified client-certificate identity, learnt after the
+    /// connection was created (see `Config::external_identity_later`).
+    /// Without one, EXTERNAL fails with `sasl-failure`.
+    pub fn set_peer_identity(&mut self, identity: Option<String>) {
+        self.transport.peer_identity = identity;
     }
 
     pub fn role(&self) -> Role {

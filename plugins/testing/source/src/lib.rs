@@ -8,7 +8,8 @@
 //! - `TIMER <ms>` → `timer` after the delay
 //! - `ECHO <text>` → `<text>`
 //! - `QUIT` → the plugin closes the connection
-//! - `FLOOD <n>` → emits n events `flood-<conn>-<i>` and answers `flooded <n>`
+//! - `FLOOD <n> [users]` → emits n events `flood-<conn>-<i>` (user `flood`, or
+//!   `u<i % users>@example.org`) and answers `flooded <n>`
 //!   after the last commit
 //! - `IDENT` → the connection's TLS client identity (or `none`)
 //! - `SPIN <n>` → calls a host service n times, answers ns per call
@@ -194,10 +195,16 @@ impl TestSource {
             }
             "FLOOD" => {
                 let n: u64 = parts.next().and_then(|x| x.parse().ok()).unwrap_or(0);
+                let users: u64 = parts.next().and_then(|x| x.parse().ok()).unwrap_or(0);
                 self.floods.insert(conn, (n, 0));
                 for i in 0..n {
                     let id = format!("flood-{}-{i}", conn.0);
-                    if let Some(t) = self.emit(conn, &id, "flood", "test.Flood", "flood") {
+                    let user = if users == 0 {
+                        "flood".to_string()
+                    } else {
+                        format!("u{}@example.org", i % users)
+                    };
+                    if let Some(t) = self.emit(conn, &id, &user, "test.Flood", "flood") {
                         // mark as a flood token: answered in bulk
                         self.waiting.insert(t, Handle(u64::MAX - conn.0));
                     }
