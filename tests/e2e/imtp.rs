@@ -203,6 +203,46 @@ fn listening_clients_get_pushes_and_answer_for_the_delivery() {
     wait_for("dead", Duration::from_secs(10), || {
         delivery_of(&d, third).filter(|x| x["state"] == "dead")
     });
+
+    // Receipts wanted: the payload becomes message/cpim asking for IMDN.
+    sub(
+        &d,
+        &[
+            "bob",
+            "--user",
+            "bob@example.org",
+            "--target",
+            "im:im:bob@example.org",
+            "--receipts",
+            "display",
+            "--escalate-after",
+            "1h",
+            "--escalate-to",
+            "im:im:alice@example.org",
+        ],
+    );
+    let mut b = client(&addr, &pki, "bob@example.org", "bob-pw");
+    assert!(is_ok(&b.listen("im:bob@example.org")));
+    let (fourth, _) = d.send("bob@example.org", "cal.Alarm", "stand-up", &[]);
+    let (i4, m4) = b.next_send(Duration::from_secs(10)).expect("cpim push");
+    assert_eq!(m4.content_type.as_deref(), Some("message/cpim"));
+    let cpim = text(&m4);
+    let mid = header(&m4, "Tocsin-Message-Id").unwrap().to_string();
+    assert!(
+        cpim.contains(&format!("imdn.Message-ID: {mid}\r\n")),
+        "{cpim}"
+    );
+    assert!(
+        cpim.contains(
+            "imdn.Disposition-Notification: positive-delivery, negative-delivery, display\r\n"
+        ),
+        "{cpim}"
+    );
+    assert!(cpim.ends_with("\r\n\r\nstand-up"), "{cpim}");
+    b.respond(&i4, Outcome::ok());
+    wait_for("delivered", Duration::from_secs(10), || {
+        delivery_of(&d, fourth).filter(|x| x["state"] == "delivered")
+    });
     assert!(d.try_wait().is_none(), "the daemon is still running");
 }
 
