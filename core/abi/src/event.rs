@@ -133,9 +133,17 @@ fn check_text(
             max,
         });
     }
-    let bad = value
-        .chars()
-        .any(|c| c.is_control() && !(allow_newlines && (c == '\n' || c == '\r' || c == '\t')));
+    // A byte scan instead of decoding chars (this runs on every field of
+    // every event): in UTF-8, C0 controls and DEL are single bytes below
+    // 0x80, and the C1 controls U+0080..U+009F are exactly 0xC2 followed by
+    // 0x80..=0x9F (0xC2 is never a continuation byte).
+    let bytes = value.as_bytes();
+    let bad = bytes.iter().enumerate().any(|(i, &b)| match b {
+        b'\t' | b'\n' | b'\r' => !allow_newlines,
+        0..=0x1f | 0x7f => true,
+        0xc2 => matches!(bytes.get(i + 1), Some(0x80..=0x9f)),
+        _ => false,
+    });
     if bad {
         return Err(EventError::ControlChar { field });
     }
@@ -283,6 +291,23 @@ mod tests {
                 origin_host: String::new(), occurred_at_ms: 0, priority: Priority::Low,
                 summary, body, attributes: attrs };
             let _ = e.validate(&Limits::default());
+        }
+
+        /// The byte scan in `check_text` finds exactly what
+        /// `char::is_control` calls a control character.
+        #[test]
+        fn control_scan_matches_is_control(
+            s in "(\\PC|[\u{0}-\u{1f}\u{7f}-\u{a0}\u{100}-\u{120}])*",
+            lines in any::<bool>(),
+        ) {
+            let expect = s.chars().any(|c| {
+                c.is_control() && !(lines && (c == '\n' || c == '\r' || c == '\t'))
+            });
+            let got = matches!(
+                check_text("f", &s, usize::MAX, false, lines),
+                Err(EventError::ControlChar { .. })
+            );
+            prop_assert_eq!(got, expect);
         }
 
         #[test]

@@ -6,6 +6,7 @@
 //! streamed in order to a standby node.
 
 mod batch;
+mod checkpointer;
 mod deliveries;
 mod error;
 mod events;
@@ -14,6 +15,7 @@ mod migrations;
 mod open;
 
 pub use batch::{Batch, CommitReport, Op, OpError, OpOutcome};
+pub use checkpointer::CHECKPOINT_PAGES;
 pub use deliveries::{
     DeliveryFilter, DeliveryRecord, DueDelivery, HistoryEntry, NewDelivery, Transition, WAITING,
 };

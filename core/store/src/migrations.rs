@@ -7,6 +7,7 @@ use rusqlite::Connection;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_source_progress.sql"),
+    include_str!("../migrations/0003_drop_events_by_user.sql"),
 ];
 
 /// The schema version this build writes.

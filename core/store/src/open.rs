@@ -1,3 +1,4 @@
+use crate::checkpointer::Checkpointer;
 use crate::error::{Ctx, StoreError};
 use crate::migrations::{APPLICATION_ID, SCHEMA_VERSION, migrate};
 use rusqlite::{Connection, OpenFlags};
@@ -12,9 +13,13 @@ pub struct OpenOptions {
 /// The read-write store. Owned by the daemon's loop thread.
 #[derive(Debug)]
 pub struct Store {
+    // Declared before `checkpointer`: fields drop in order, and the WAL
+    // hook inside the connection holds the checkpointer's channel open.
     pub(crate) conn: Connection,
     pub(crate) path: PathBuf,
     pub(crate) commit_seq: i64,
+    // Held for its Drop, which stops the checkpoint thread.
+    _checkpointer: Checkpointer,
 }
 
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
@@ -89,10 +94,18 @@ impl Store {
                 r.get(0)
             })
             .ctx(|| format!("{}: reading commit_seq", path.display()))?;
+        let (checkpointer, nudge) = Checkpointer::start(path)?;
+        // Replaces SQLite's automatic checkpoint (see checkpointer.rs).
+        conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages| {
+            nudge.wal_pages(pages);
+            Ok(())
+        }))
+        .ctx(|| format!("{}: installing the WAL hook", path.display()))?;
         Ok(Store {
             conn,
             path: path.to_path_buf(),
             commit_seq,
+            _checkpointer: checkpointer,
         })
     }
 

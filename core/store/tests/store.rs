@@ -368,3 +368,43 @@ proptest! {
         }
     }
 }
+
+/// The loop's connection does not checkpoint by itself (its WAL hook only
+/// nudges the checkpoint thread), yet the WAL stays bounded while commits
+/// keep coming: the background checkpoints let the writer restart it.
+#[test]
+fn background_checkpoints_bound_the_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let mut s = open(&db);
+    let wal = dir.path().join("t.db-wal");
+    let body = "x".repeat(2000);
+    let mut peak = 0;
+    // ~60 MiB of events in 2000-event commits; without checkpoints the WAL
+    // would hold all of it.
+    for round in 0..15 {
+        let mut b = Batch::new();
+        for i in 0..2000 {
+            let mut e = ev("a", &format!("{round}-{i}"));
+            e.body = body.clone();
+            b.push(
+                Op::InsertEvent {
+                    event: e,
+                    received_at_ms: 1,
+                    deliveries: vec![],
+                },
+                (),
+            );
+        }
+        let r = s.commit(&mut b);
+        assert!(r.error.is_none(), "{:?}", r.error);
+        // Give the checkpoint thread a moment, as the loop's idle time would.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        peak = peak.max(std::fs::metadata(&wal).unwrap().len());
+    }
+    assert_eq!(s.stats().unwrap().events, 30_000);
+    assert!(
+        peak < 24 << 20,
+        "the WAL grew to {peak} bytes: background checkpoints are not running"
+    );
+}
