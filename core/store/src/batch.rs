@@ -70,6 +70,31 @@ pub enum Op {
     },
 }
 
+impl Op {
+    /// Whether applying this op reads or writes `deliveries` rows other
+    /// than through `Transition` (which sees staged changes): such an op
+    /// must find the staged changes written first.
+    fn reads_deliveries(&self) -> bool {
+        match self {
+            Op::Transition(_)
+            | Op::SubscriptionAdd { .. }
+            | Op::SubscriptionRemove { .. }
+            | Op::SubscriptionUpdate { .. }
+            | Op::PluginStatePut { .. }
+            | Op::PluginStateDelete { .. } => false,
+            // Coalescing marks older waiting deliveries of the same key.
+            Op::InsertEvent { deliveries, .. } => {
+                deliveries.iter().any(|d| d.coalesce_key.is_some())
+            }
+            Op::InsertDelivery { .. }
+            | Op::ResetInFlight
+            | Op::DlqReplay { .. }
+            | Op::DlqPurge { .. }
+            | Op::Prune { .. } => true,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OpOutcome {
     EventInserted {
@@ -229,7 +254,12 @@ impl Store {
         // this batch: the resume point. Batches usually hold one or a few
         // sources, so a short list beats a map.
         let mut progress: Vec<(&str, &str)> = Vec::new();
+        self.staged.clear();
         for (op, _) in ops {
+            if op.reads_deliveries() {
+                self.flush_staged(seq)
+                    .ctx(|| "writing staged delivery changes".to_string())?;
+            }
             let r = self.apply_one(op, seq);
             if let (Op::InsertEvent { event, .. }, Ok(OpOutcome::EventInserted { .. })) = (op, &r) {
                 match progress.iter_mut().find(|(s, _)| *s == event.source) {
@@ -247,6 +277,8 @@ impl Store {
             }
             outcomes.push(r.map_err(|e| OpError::Rejected(e.to_string())));
         }
+        self.flush_staged(seq)
+            .ctx(|| "writing staged delivery changes".to_string())?;
         for (source, id) in progress {
             self.conn
                 .prepare_cached(

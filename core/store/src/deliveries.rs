@@ -227,50 +227,22 @@ impl Store {
     }
 
     /// Applies a transition; `Ok(false)` when the row was not in an
-    /// expected state any more (someone else moved it).
-    pub(crate) fn transition(&self, t: &Transition, now: i64, seq: i64) -> rusqlite::Result<bool> {
-        let current: Option<String> = self
-            .conn
-            .prepare_cached("SELECT state FROM deliveries WHERE id = ?1")?
-            .query_row([t.id], |r| r.get(0))
-            .optional()?;
-        let Some(current) = current else {
+    /// expected state any more (someone else moved it). The history row is
+    /// written now; the row change is staged (see `staged.rs`).
+    pub(crate) fn transition(
+        &mut self,
+        t: &Transition,
+        now: i64,
+        seq: i64,
+    ) -> rusqlite::Result<bool> {
+        let Some(current) = self.current_state(t.id)? else {
             return Ok(false);
         };
         if !t.from.contains(&current.as_str()) {
             return Ok(false);
         }
-        let (set_next, next) = match t.next_attempt_at {
-            Some(v) => (1, v),
-            None => (0, None),
-        };
-        let (set_esc, esc) = match t.escalate_at {
-            Some(v) => (1, v),
-            None => (0, None),
-        };
-        self.conn
-            .prepare_cached(
-                "UPDATE deliveries SET state = ?2,
-                    attempts = coalesce(?3, attempts),
-                    next_attempt_at = CASE WHEN ?4 THEN ?5 ELSE next_attempt_at END,
-                    escalate_at = CASE WHEN ?6 THEN ?7 ELSE escalate_at END,
-                    last_error = coalesce(?8, last_error),
-                    updated_at = ?9, change_seq = ?10
-                 WHERE id = ?1",
-            )?
-            .execute(params![
-                t.id,
-                t.to,
-                t.attempts,
-                set_next,
-                next,
-                set_esc,
-                esc,
-                t.last_error,
-                now,
-                seq
-            ])?;
         self.history(t.id, Some(&current), t.to, &t.detail, now, seq)?;
+        self.stage(t, now);
         Ok(true)
     }
 

@@ -13,6 +13,7 @@ mod events;
 mod maintenance;
 mod migrations;
 mod open;
+mod staged;
 
 pub use batch::{Batch, CommitReport, Op, OpError, OpOutcome};
 pub use checkpointer::CHECKPOINT_PAGES;

@@ -18,6 +18,8 @@ pub struct Store {
     pub(crate) conn: Connection,
     pub(crate) path: PathBuf,
     pub(crate) commit_seq: i64,
+    /// Delivery row changes of the open transaction (see `staged.rs`).
+    pub(crate) staged: crate::staged::Staged,
     // Held for its Drop, which stops the checkpoint thread.
     _checkpointer: Checkpointer,
 }
@@ -105,6 +107,7 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             commit_seq,
+            staged: Default::default(),
             _checkpointer: checkpointer,
         })
     }

@@ -239,3 +239,95 @@ fn dead_letters_replay_and_purge() {
         "only dead ones"
     );
 }
+
+/// Transitions of one row in one batch are folded into one row write; the
+/// row ends up exactly as if each had been applied in turn, and an op that
+/// reads deliveries (here a coalescing insert) sees the staged changes.
+#[test]
+fn staged_transitions_fold_and_are_visible_to_coalescing() {
+    let (_d, mut s) = open();
+    insert(&mut s, "e1", vec![nd("m1", Some("k"), 10)]);
+    let id = s.delivery_by_message_id("m1").unwrap().unwrap().id;
+    let mut b = Batch::new();
+    b.push(
+        Op::Transition(Transition {
+            id,
+            from: &["pending", "retrying"],
+            to: "in-flight",
+            attempts: Some(1),
+            next_attempt_at: Some(None),
+            escalate_at: None,
+            last_error: None,
+            detail: "handed".into(),
+        }),
+        (),
+    );
+    // Coalescing replaces waiting deliveries of key k: the one just moved
+    // to in-flight is not waiting any more and must be left alone.
+    b.push(
+        Op::InsertEvent {
+            event: ev("e2"),
+            received_at_ms: 1,
+            deliveries: vec![nd("m2", Some("k"), 10)],
+        },
+        (),
+    );
+    b.push(
+        Op::Transition(Transition {
+            id,
+            from: &["in-flight"],
+            to: "retrying",
+            attempts: None,
+            next_attempt_at: Some(Some(500)),
+            escalate_at: Some(Some(900)),
+            last_error: Some("busy".into()),
+            detail: "retry".into(),
+        }),
+        (),
+    );
+    b.push(
+        Op::Transition(Transition {
+            id,
+            from: &["in-flight"],
+            to: "sent",
+            attempts: Some(7),
+            next_attempt_at: None,
+            escalate_at: None,
+            last_error: None,
+            detail: "must not apply".into(),
+        }),
+        (),
+    );
+    let outs: Vec<_> = s
+        .commit(&mut b)
+        .results
+        .into_iter()
+        .map(|(_, o)| o.unwrap())
+        .collect();
+    assert!(matches!(outs[1], OpOutcome::EventInserted { .. }));
+    assert_eq!(outs[2], OpOutcome::Done);
+    assert_eq!(outs[3], OpOutcome::Count(0));
+    let r = s.delivery(id).unwrap().unwrap();
+    assert_eq!(r.state, "retrying");
+    assert_eq!(r.attempts, 1);
+    assert_eq!(r.next_attempt_at, Some(500));
+    assert_eq!(r.escalate_at, Some(900));
+    assert_eq!(r.last_error.as_deref(), Some("busy"));
+    let states: Vec<String> = s
+        .delivery_history(id)
+        .unwrap()
+        .into_iter()
+        .map(|h| h.to_state)
+        .collect();
+    assert_eq!(states, ["pending", "in-flight", "retrying"]);
+    assert_eq!(
+        s.delivery_by_message_id("m2").unwrap().unwrap().state,
+        "pending"
+    );
+    // A later batch sees the written row.
+    let due = s.due_deliveries(1_000, 10).unwrap();
+    assert_eq!(
+        due.iter().map(|d| d.id).collect::<Vec<_>>(),
+        vec![id + 1, id]
+    );
+}

@@ -60,7 +60,11 @@ impl Recorder {
             .append(true)
             .open(&self.file)
             .map_err(|e| e.to_string())?;
-        writeln!(f, "{line}").map_err(|e| e.to_string())?;
+        // One write(2) per line (formatting straight into the file made one
+        // per JSON token), so readers never see half a line.
+        let mut text = line.to_string();
+        text.push('\n');
+        f.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
         self.count += 1;
         Ok(())
     }
