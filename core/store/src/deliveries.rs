@@ -43,6 +43,16 @@ pub struct Transition {
     pub detail: String,
 }
 
+/// The columns of a due row the dispatcher filters on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DueKey<'a> {
+    pub id: i64,
+    pub expires_at: Option<i64>,
+    pub user: &'a str,
+    pub target_instance: &'a str,
+    pub target_address: &'a str,
+}
+
 /// A delivery ready to hand to a plugin, joined with its event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DueDelivery {
@@ -248,6 +258,20 @@ impl Store {
 
     /// Due deliveries in due order (index `deliveries_due`).
     pub fn due_deliveries(&self, now: i64, limit: u32) -> Result<Vec<DueDelivery>, StoreError> {
+        self.due_deliveries_where(now, limit, |_| true)
+    }
+
+    /// Due deliveries in due order, among the first `limit` due rows those
+    /// `keep` accepts. `keep` sees only the cheap columns, so rows the
+    /// dispatcher would skip (recipient busy, instance full) are never
+    /// decoded into strings: with one delivery in flight per recipient,
+    /// most of a large backlog's due rows are such rows.
+    pub fn due_deliveries_where(
+        &self,
+        now: i64,
+        limit: u32,
+        mut keep: impl FnMut(&DueKey<'_>) -> bool,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
         let mut st = self
             .conn
             .prepare_cached(
@@ -259,19 +283,33 @@ impl Store {
                  ORDER BY d.next_attempt_at LIMIT ?2",
             )
             .ctx(|| "preparing due query".into())?;
-        let rows = st
-            .query_map(params![now, limit], |r| {
-                Ok(DueDelivery {
+        let mut rows = st
+            .query(params![now, limit])
+            .ctx(|| "querying due deliveries".into())?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().ctx(|| "querying due deliveries".into())? {
+            let d = (|| -> rusqlite::Result<Option<DueDelivery>> {
+                let key = DueKey {
                     id: r.get(0)?,
+                    expires_at: r.get(9)?,
+                    target_instance: r.get_ref(3)?.as_str()?,
+                    target_address: r.get_ref(4)?.as_str()?,
+                    user: r.get_ref(5)?.as_str()?,
+                };
+                if !keep(&key) {
+                    return Ok(None);
+                }
+                Ok(Some(DueDelivery {
+                    id: key.id,
                     event_id: r.get(1)?,
                     subscription_id: r.get(2)?,
-                    target_instance: r.get(3)?,
-                    target_address: r.get(4)?,
-                    user: r.get(5)?,
+                    target_instance: key.target_instance.to_owned(),
+                    target_address: key.target_address.to_owned(),
+                    user: key.user.to_owned(),
                     state: r.get(6)?,
                     attempts: r.get(7)?,
                     next_attempt_at: r.get(8)?,
-                    expires_at: r.get(9)?,
+                    expires_at: key.expires_at,
                     message_id: r.get(10)?,
                     priority: r.get(11)?,
                     flags: r.get(12)?,
@@ -280,11 +318,39 @@ impl Store {
                     kind: r.get(15)?,
                     source: r.get(16)?,
                     occurred_at_ms: r.get(17)?,
-                })
+                }))
+            })()
+            .ctx(|| "reading a due delivery".into())?;
+            out.extend(d);
+        }
+        Ok(out)
+    }
+
+    /// Waiting deliveries to one target that are deferred past `now` (held
+    /// until the recipient is present, or waiting to retry), oldest first,
+    /// at most `limit`. Walks the future part of `deliveries_due`, so the
+    /// cost follows the number of deferred rows, not the table.
+    pub fn deferred_for_target(
+        &self,
+        instance: &str,
+        address: &str,
+        now: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT id, state FROM deliveries INDEXED BY deliveries_due
+                 WHERE state IN ('pending', 'retrying') AND next_attempt_at > ?3
+                   AND target_instance = ?1 AND target_address = ?2
+                 ORDER BY next_attempt_at LIMIT ?4",
+            )
+            .and_then(|mut s| {
+                s.query_map(params![instance, address, now, limit], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+                .collect()
             })
-            .ctx(|| "querying due deliveries".into())?;
-        rows.collect::<Result<_, _>>()
-            .ctx(|| "querying due deliveries".into())
+            .ctx(|| format!("querying deferred deliveries to {instance}:{address}"))
     }
 
     /// When the next waiting delivery is due.

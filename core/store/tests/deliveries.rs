@@ -331,3 +331,28 @@ fn staged_transitions_fold_and_are_visible_to_coalescing() {
         vec![id + 1, id]
     );
 }
+
+/// Releasing held deliveries finds exactly the waiting rows of one target
+/// deferred past now, however many other rows wait, oldest first.
+#[test]
+fn deferred_for_target_finds_only_that_targets_future_rows() {
+    let (_d, mut s) = open();
+    let mut other = nd("o1", None, 5_000);
+    other.target_address = "b".into();
+    insert(&mut s, "e1", vec![nd("m1", None, 5_000), other]);
+    insert(&mut s, "e2", vec![nd("m2", None, 50)]);
+    insert(&mut s, "e3", vec![nd("m3", None, 4_000)]);
+    let id = |m: &str| s.delivery_by_message_id(m).unwrap().unwrap().id;
+    let (m1, m3) = (id("m1"), id("m3"));
+    let got = s.deferred_for_target("rec", "a", 100, 10).unwrap();
+    assert_eq!(
+        got,
+        vec![(m3, "pending".to_string()), (m1, "pending".to_string())]
+    );
+    assert_eq!(s.deferred_for_target("rec", "a", 100, 1).unwrap().len(), 1);
+    assert!(
+        s.deferred_for_target("rec", "a", 9_999, 10)
+            .unwrap()
+            .is_empty()
+    );
+}

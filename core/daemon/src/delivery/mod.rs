@@ -16,8 +16,19 @@ use tocsin_abi::ffi;
 use tocsin_routing::{PresencePolicy, RetryPolicy};
 use tocsin_store::{NewDelivery, Op, Transition, now_ms};
 
-/// (user, instance, address): the unit of FIFO ordering.
-type QueueKey = (String, String, String);
+/// (user, instance, address), NUL-separated (none of them may contain
+/// NUL): the unit of FIFO ordering. One string, so the dispatcher can look
+/// a row's key up in `busy_keys` through a reused buffer.
+type QueueKey = String;
+
+fn queue_key_into(buf: &mut String, user: &str, instance: &str, address: &str) {
+    buf.clear();
+    buf.push_str(user);
+    buf.push('\0');
+    buf.push_str(instance);
+    buf.push('\0');
+    buf.push_str(address);
+}
 
 struct InFlight {
     instance: InstanceRef,
@@ -42,6 +53,8 @@ pub struct Engine {
     /// Deliveries that reached a final state in this iteration (not yet
     /// committed): they must not block younger ones to the same recipient.
     settled: HashSet<i64>,
+    /// Targets with more held deliveries than one release slice.
+    releasing: Vec<(String, String)>,
     pub random: Random,
     pub dispatch_needed: bool,
     timer: Option<(crate::timers::TimerId, i64)>,
@@ -58,6 +71,7 @@ impl Engine {
             presence: HashMap::new(),
             escalating: HashSet::new(),
             settled: HashSet::new(),
+            releasing: Vec::new(),
             random: Random::new(),
             dispatch_needed: true,
             timer: None,
@@ -90,6 +104,8 @@ fn static_state(s: &str) -> &'static str {
 
 /// Dispatch passes look at this many due deliveries at a time.
 const DISPATCH_BATCH: u32 = 512;
+/// Held deliveries released per commit when a recipient becomes present.
+const RELEASE_SLICE: u32 = 5_000;
 
 impl Daemon {
     /// Reads subscriptions from the store (at start and after changes).
@@ -150,14 +166,34 @@ impl Daemon {
         self.engine.dispatch_needed = false;
         let now = now_ms();
         self.escalate(now);
-        let due = match self.store.due_deliveries(now, DISPATCH_BATCH) {
+        let max_in_flight = self.cfg.delivery.max_in_flight;
+        let engine = &self.engine;
+        let mut buf = String::new();
+        // Rows that would be skipped below anyway are not decoded; expired
+        // ones are kept so they expire now, whatever blocks them.
+        let due = self.store.due_deliveries_where(now, DISPATCH_BATCH, |k| {
+            if k.expires_at.is_some_and(|t| t <= now) {
+                return true;
+            }
+            if engine.in_flight.contains_key(&k.id)
+                || engine
+                    .per_instance
+                    .get(k.target_instance)
+                    .is_some_and(|&c| c >= max_in_flight)
+            {
+                return false;
+            }
+            queue_key_into(&mut buf, k.user, k.target_instance, k.target_address);
+            !engine.busy_keys.contains(buf.as_str())
+        });
+        let due = match due {
             Ok(d) => d,
             Err(e) => {
                 log::error!("cannot read due deliveries: {e}");
                 return;
             }
         };
-        let max_in_flight = self.cfg.delivery.max_in_flight;
+        let window: HashSet<i64> = due.iter().map(|d| d.id).collect();
         let mut full: HashSet<String> = HashSet::new();
         for d in due {
             if self.engine.in_flight.contains_key(&d.id) {
@@ -179,11 +215,8 @@ impl Daemon {
             if full.contains(&d.target_instance) {
                 continue;
             }
-            let key: QueueKey = (
-                d.user.clone(),
-                d.target_instance.clone(),
-                d.target_address.clone(),
-            );
+            let mut key = QueueKey::new();
+            queue_key_into(&mut key, &d.user, &d.target_instance, &d.target_address);
             if self.engine.busy_keys.contains(&key) {
                 continue;
             }
@@ -200,12 +233,23 @@ impl Daemon {
                     let blocker = older
                         .into_iter()
                         .find(|(id, _, _)| !self.engine.settled.contains(id));
-                    if let Some((_, state, next)) = blocker {
+                    if let Some((blocker_id, state, next)) = blocker {
                         // FIFO per recipient: wait behind the older one. A
-                        // retrying blocker has a known time; move this one
-                        // behind it so it is not looked at before then.
-                        if state == "retrying"
-                            && let Some(at) = next.filter(|&t| t > now)
+                        // waiting blocker is due at a known time: move this
+                        // one behind it, so it is not looked at before the
+                        // blocker had its turn. A blocker that is due already
+                        // but outside this pass's window must not stay
+                        // behind a window full of rows it blocks (a
+                        // livelock once more than a window of them sort
+                        // first): those move just behind now.
+                        let waiting = state == "retrying" || state == "pending";
+                        let at = match next {
+                            Some(t) if t > now => Some(t),
+                            _ if !window.contains(&blocker_id) => Some(now + 1),
+                            _ => None,
+                        };
+                        if waiting
+                            && let Some(at) = at
                             && d.next_attempt_at.is_none_or(|n| n < at)
                         {
                             self.defer(
@@ -665,36 +709,41 @@ impl Daemon {
         // After a restart the map starts empty while deliveries held before it
         // are still deferred: anything but "already present" releases them.
         if available && prev != Some(true) {
-            // Held deliveries for this address are due now.
-            if let Err(e) = self.release_held(instance, address) {
-                log::error!("{e}");
+            // Held deliveries for this address are due now. A hold decided
+            // earlier in this iteration is still in the uncommitted batch,
+            // invisible to the release query: release after the commit.
+            if self.batch.is_empty() {
+                if let Err(e) = self.release_held(instance, address) {
+                    log::error!("{e}");
+                }
+            } else {
+                self.engine
+                    .releasing
+                    .push((instance.to_string(), address.to_string()));
             }
         }
     }
 
+    /// Makes the deliveries to (instance, address) that wait for a later
+    /// time due now. In slices of `RELEASE_SLICE`: a larger backlog is
+    /// released slice by slice after each commit (released rows are due
+    /// now, so the next slice starts where this one ended).
     fn release_held(
         &mut self,
         instance: &str,
         address: &str,
     ) -> Result<(), tocsin_store::StoreError> {
         let now = now_ms();
-        // A delivery is held in whatever waiting state it was in: a first
-        // attempt (pending) or a retry after "nobody listening" (retrying).
-        for state in ["pending", "retrying"] {
-            let filter = tocsin_store::DeliveryFilter {
-                state: Some(state.into()),
-                user: None,
-                before_id: None,
-                limit: 10_000,
-            };
-            for d in self.store.list_deliveries(&filter)? {
-                if d.target_instance == instance
-                    && d.target_address == address
-                    && d.next_attempt_at.is_some_and(|t| t > now)
-                {
-                    self.defer(d.id, state, now, "recipient is present");
-                }
-            }
+        let held = self
+            .store
+            .deferred_for_target(instance, address, now, RELEASE_SLICE)?;
+        if held.len() as u32 == RELEASE_SLICE {
+            self.engine
+                .releasing
+                .push((instance.to_string(), address.to_string()));
+        }
+        for (id, state) in held {
+            self.defer(id, &state, now, "recipient is present");
         }
         self.engine.dispatch_needed = true;
         Ok(())
@@ -789,6 +838,11 @@ impl Daemon {
     pub(crate) fn after_commit_deliveries(&mut self) {
         self.engine.escalating.clear();
         self.engine.settled.clear();
+        for (instance, address) in std::mem::take(&mut self.engine.releasing) {
+            if let Err(e) = self.release_held(&instance, &address) {
+                log::error!("{e}");
+            }
+        }
     }
 
     /// Keeps one timer armed at the earliest of the next due delivery and
