@@ -38,6 +38,14 @@ fn nd(mid: &str, key: Option<&str>, next: i64) -> NewDelivery {
     }
 }
 
+fn history_states(s: &Store, id: i64) -> Vec<String> {
+    s.delivery_history(id)
+        .unwrap()
+        .into_iter()
+        .map(|h| h.to_state)
+        .collect()
+}
+
 fn open() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let s = Store::open(&dir.path().join("t.db"), OpenOptions { full_check: false }).unwrap();
@@ -116,12 +124,7 @@ fn transitions_are_conditional_and_recorded() {
         outs,
         vec![OpOutcome::Done, OpOutcome::Count(0), OpOutcome::Done]
     );
-    let states: Vec<String> = s
-        .delivery_history(id)
-        .unwrap()
-        .into_iter()
-        .map(|h| h.to_state)
-        .collect();
+    let states = history_states(&s, id);
     assert_eq!(states, ["pending", "in-flight", "sent"]);
 }
 
@@ -313,12 +316,7 @@ fn staged_transitions_fold_and_are_visible_to_coalescing() {
     assert_eq!(r.next_attempt_at, Some(500));
     assert_eq!(r.escalate_at, Some(900));
     assert_eq!(r.last_error.as_deref(), Some("busy"));
-    let states: Vec<String> = s
-        .delivery_history(id)
-        .unwrap()
-        .into_iter()
-        .map(|h| h.to_state)
-        .collect();
+    let states = history_states(&s, id);
     assert_eq!(states, ["pending", "in-flight", "retrying"]);
     assert_eq!(
         s.delivery_by_message_id("m2").unwrap().unwrap().state,
