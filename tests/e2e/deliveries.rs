@@ -500,6 +500,78 @@ fn order_per_recipient_is_preserved_across_retries() {
 }
 
 #[test]
+fn a_recipient_window_pipelines_the_oldest_and_retries_keep_order() {
+    // Three in flight to one recipient: the three oldest, the rest wait.
+    let mut d = daemon(
+        "\n[delivery]\nmax_in_flight_per_recipient = 3\nretry_base_ms = 200\nretry_cap_ms = 200\nmax_attempts = 5\n",
+    );
+    recorder(&d, "rec", "hang");
+    d.start();
+    sub(&d, &["s", "--user", "*", "--target", "rec:a"]);
+    for i in 0..5 {
+        d.send("same-user", "t.x", &format!("m{i}"), &[]);
+    }
+    d.send("other-user", "t.x", "o0", &[]);
+    let summaries = |state| -> Vec<String> {
+        let mut v: Vec<String> = deliveries(&d, Some(state))
+            .iter()
+            .map(|r| r["summary"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    wait_for("four in flight", Duration::from_secs(5), || {
+        (summaries("in-flight").len() == 4).then_some(())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(summaries("in-flight"), ["m0", "m1", "m2", "o0"]);
+    assert_eq!(summaries("pending"), ["m3", "m4"]);
+}
+
+#[test]
+fn a_recipient_window_does_not_let_younger_ones_overtake_a_retry() {
+    // The first delivery fails at once, inside the pass that hands the
+    // next ones out: they must wait behind it all the same.
+    let mut d = daemon(
+        "\n[delivery]\nmax_in_flight_per_recipient = 3\nretry_base_ms = 200\nretry_cap_ms = 200\nmax_attempts = 5\n",
+    );
+    let file = recorder(&d, "rec", "fail-next:1");
+    d.start();
+    sub(
+        &d,
+        &[
+            "s",
+            "--user",
+            "*",
+            "--target",
+            "rec:a",
+            "--presence",
+            "hold",
+        ],
+    );
+    // Held while absent, then released together into one dispatch pass.
+    let mut c = control(&d, "rec");
+    assert_eq!(c.cmd("PRESENCE a 0"), "ok");
+    for i in 0..6 {
+        d.send("same-user", "t.x", &format!("m{i}"), &[]);
+    }
+    wait_for("six held", Duration::from_secs(5), || {
+        (deliveries(&d, Some("pending")).len() == 6).then_some(())
+    });
+    assert!(records(&file).is_empty());
+    assert_eq!(c.cmd("PRESENCE a 1"), "ok");
+    let recs = wait_for("all six", Duration::from_secs(20), || {
+        let r = records(&file);
+        (r.len() == 6).then_some(r)
+    });
+    let order: Vec<&str> = recs
+        .iter()
+        .map(|r| r["summary"].as_str().unwrap())
+        .collect();
+    assert_eq!(order, ["m0", "m1", "m2", "m3", "m4", "m5"]);
+}
+
+#[test]
 fn in_flight_is_bounded_per_instance_and_ttl_expires() {
     let mut d = daemon("\n[delivery]\nmax_in_flight = 2\n");
     recorder(&d, "rec", "hang");

@@ -173,10 +173,13 @@ fn count_state(db: &Path, state: &str) -> usize {
 
 /// Deliveries/s from FLOOD to `state` in the DB (and, for IMTP, to the
 /// clients' acknowledgements).
-fn queue_run(dir: &Path, deliveries: usize, users: usize, mode: &str) -> (f64, f64) {
-    let sub = dir.join(mode);
+fn queue_run(dir: &Path, deliveries: usize, users: usize, mode: &str, window: u32) -> (f64, f64) {
+    let sub = dir.join(format!("{mode}-w{window}"));
     std::fs::create_dir_all(&sub).unwrap();
-    let cfg = config(&sub, "\n[delivery]\nmax_in_flight = 2000\n");
+    let cfg = config(
+        &sub,
+        &format!("\n[delivery]\nmax_in_flight = 2000\nmax_in_flight_per_recipient = {window}\n"),
+    );
     std::fs::write(
         sub.join("plugins.d/src.toml"),
         "plugin = \"test-source\"\n[config]\nlisten = \"127.0.0.1:0\"\n",
@@ -383,24 +386,27 @@ fn latency(dir: &Path, per_sec: u32, seconds: u64) -> Vec<f64> {
     ms
 }
 
-pub fn run(dir: &Path, deliveries: usize, users: usize, per_sec: u32, seconds: u64) {
+pub fn run(dir: &Path, deliveries: usize, users: usize, window: u32, per_sec: u32, seconds: u64) {
     println!(
         "queue -> listening IMTP clients: {deliveries} deliveries to {users} users, one client each"
     );
-    let (_, rec) = queue_run(dir, deliveries, users, "recorder");
-    let (pc, pd) = queue_run(dir, deliveries, users, "plain");
-    let (tc, td) = queue_run(dir, deliveries, users, "tls");
+    let (_, rec) = queue_run(dir, deliveries, users, "recorder", 1);
+    let mut phases = Vec::new();
+    for mode in ["plain", "tls"] {
+        for w in [1, window] {
+            let (c, d) = queue_run(dir, deliveries, users, mode, w);
+            phases.push((mode, w, c, d));
+        }
+    }
     let base = crate::commit::plain_rate(dir, 1000, deliveries);
-    println!(
-        "  IMTP plaintext: acked by clients {}   all `delivered` in the DB {}",
-        rate(deliveries, pc),
-        rate(deliveries, pd)
-    );
-    println!(
-        "  IMTP TLS:       acked by clients {}   all `delivered` in the DB {}",
-        rate(deliveries, tc),
-        rate(deliveries, td)
-    );
+    for (mode, w, c, d) in phases {
+        println!(
+            "  IMTP {:<9} {w:>2} in flight per recipient: acked by clients {}   all `delivered` in the DB {}",
+            if mode == "tls" { "TLS:" } else { "plaintext:" },
+            rate(deliveries, c),
+            rate(deliveries, d)
+        );
+    }
     println!(
         "  baseline: same queue to the recorder plugin (`sent`) {}   plain insert, batch 1000 {}",
         rate(deliveries, rec),

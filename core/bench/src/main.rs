@@ -124,6 +124,10 @@ enum Cmd {
         /// Users, each with one listening client and one subscription
         #[arg(long, default_value_t = 100)]
         users: usize,
+        /// `delivery.max_in_flight_per_recipient` of the pipelined runs
+        /// (each IMTP run is also made with 1, the strict-order default)
+        #[arg(long, default_value_t = 16)]
+        window: u32,
         /// Events/s of the latency run
         #[arg(long, default_value_t = 100)]
         rate: u32,
@@ -146,9 +150,10 @@ fn main() {
         Cmd::Imtp {
             deliveries,
             users,
+            window,
             rate,
             seconds,
-        } => imtp::run(tmp.path(), deliveries, users, rate, seconds),
+        } => imtp::run(tmp.path(), deliveries, users, window, rate, seconds),
         Cmd::PluginIngest { events } => pipeline::plugin_ingest(tmp.path(), events),
         Cmd::Deliveries { deliveries } => pipeline::deliveries(tmp.path(), deliveries),
         Cmd::DueLookup => pipeline::due_lookup(tmp.path()),

@@ -202,6 +202,12 @@ pub struct DeliveryConfig {
     /// Deliveries in flight per delivery plugin instance.
     #[serde(default = "default_max_in_flight")]
     pub max_in_flight: u32,
+    /// Deliveries in flight per recipient queue (user, target). 1 keeps
+    /// strict order; more lets a plugin pipeline a recipient's backlog over
+    /// one connection, at the cost that a retried delivery can arrive after
+    /// younger ones that were already in flight.
+    #[serde(default = "default_max_in_flight_per_recipient")]
+    pub max_in_flight_per_recipient: u32,
     /// How long a delivery for a missing or failed instance waits before
     /// it is looked at again.
     #[serde(default = "default_unavailable_retry_ms")]
@@ -215,6 +221,7 @@ impl Default for DeliveryConfig {
             retry_cap_ms: default_retry_cap_ms(),
             max_attempts: default_max_attempts(),
             max_in_flight: default_max_in_flight(),
+            max_in_flight_per_recipient: default_max_in_flight_per_recipient(),
             unavailable_retry_ms: default_unavailable_retry_ms(),
         }
     }
@@ -231,6 +238,9 @@ fn default_max_attempts() -> u32 {
 }
 fn default_max_in_flight() -> u32 {
     64
+}
+fn default_max_in_flight_per_recipient() -> u32 {
+    1
 }
 fn default_unavailable_retry_ms() -> u64 {
     30_000

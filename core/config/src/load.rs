@@ -3,6 +3,9 @@ use crate::file::Config;
 use std::path::{Path, PathBuf};
 
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/tocsin/tocsin.toml";
+/// Upper bound of `delivery.max_in_flight_per_recipient`: the FIFO check
+/// looks at this many older rows of a recipient.
+pub const MAX_RECIPIENT_WINDOW: u32 = 32;
 
 /// Reads, parses and validates a config file.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -131,6 +134,13 @@ fn validate(cfg: &Config) -> Result<(), ConfigError> {
             cfg,
             "delivery.max_attempts",
             "max_attempts and max_in_flight must be > 0",
+        ));
+    }
+    if !(1..=MAX_RECIPIENT_WINDOW).contains(&d.max_in_flight_per_recipient) {
+        return Err(invalid(
+            cfg,
+            "delivery.max_in_flight_per_recipient",
+            format!("must be between 1 and {MAX_RECIPIENT_WINDOW}"),
         ));
     }
     if cfg.retention.prune_interval_s == 0 {

@@ -265,6 +265,7 @@ impl Daemon {
             self.commit();
             self.apply_plugin_effects();
             self.dispatch();
+            self.plugins.flush_writes();
             self.flush_admin();
             self.s2s_after_commit();
             if let Some(code) = self.finished() {

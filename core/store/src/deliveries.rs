@@ -365,29 +365,30 @@ impl Store {
             .ctx(|| "querying next due".into())
     }
 
-    /// The oldest unfinished deliveries (up to 16) queued before `id` for
-    /// the same (user, target): FIFO per recipient. A pending delivery that
-    /// is deliberately held for later (quiet hours, presence) does not
-    /// block: an urgent notification that bypasses quiet hours must not
-    /// wait behind it. Retrying ones do block, so retries keep order.
+    /// The oldest deliveries (up to 64, twice the largest recipient window) queued before `id` for the same
+    /// (user, target) that were handed out before and are not finished: in
+    /// flight, retrying, or pending again after a failed hand-over or a
+    /// restart. They keep their place in the recipient's queue. Fresh
+    /// pending rows are not returned: the dispatcher walks due rows in due
+    /// order, so an older fresh row that is due is reached first, and one
+    /// deliberately held for later (quiet hours, presence) must not block an
+    /// urgent notification that bypasses the hold.
     pub fn older_unfinished(
         &self,
         user: &str,
         instance: &str,
         address: &str,
         id: i64,
-        now: i64,
     ) -> Result<Vec<(i64, String, Option<i64>)>, StoreError> {
         self.conn
             .prepare_cached(
                 "SELECT id, state, next_attempt_at FROM deliveries INDEXED BY deliveries_queue
                  WHERE user = ?1 AND target_instance = ?2 AND target_address = ?3 AND id < ?4
-                   AND state IN ('pending', 'retrying', 'in-flight')
-                   AND (state <> 'pending' OR next_attempt_at <= ?5)
-                 ORDER BY user, target_instance, target_address, id LIMIT 16",
+                   AND (state IN ('retrying', 'in-flight') OR (state = 'pending' AND attempts > 0))
+                 ORDER BY user, target_instance, target_address, id LIMIT 64",
             )
             .and_then(|mut s| {
-                s.query_map(params![user, instance, address, id, now], |r| {
+                s.query_map(params![user, instance, address, id], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                 })?
                 .collect()

@@ -42,7 +42,9 @@ struct InFlight {
 pub struct Engine {
     pub subs: Vec<Sub>,
     in_flight: HashMap<i64, InFlight>,
-    busy_keys: HashSet<QueueKey>,
+    /// Deliveries in flight per recipient queue (at most
+    /// `delivery.max_in_flight_per_recipient`).
+    busy_keys: HashMap<QueueKey, u32>,
     per_instance: HashMap<String, u32>,
     /// Sliding windows for per-user rate limits: (sub, user) → send times.
     windows: HashMap<(i64, String), VecDeque<i64>>,
@@ -53,6 +55,10 @@ pub struct Engine {
     /// Deliveries that reached a final state in this iteration (not yet
     /// committed): they must not block younger ones to the same recipient.
     settled: HashSet<i64>,
+    /// The oldest delivery per recipient queue that went back to waiting in
+    /// this iteration (retry, requeue): until that commits, the store does
+    /// not show it as handed out, yet younger rows must wait behind it.
+    requeued: HashMap<QueueKey, i64>,
     /// Targets with more held deliveries than one release slice.
     releasing: Vec<(String, String)>,
     pub random: Random,
@@ -65,12 +71,13 @@ impl Engine {
         Engine {
             subs: Vec::new(),
             in_flight: HashMap::new(),
-            busy_keys: HashSet::new(),
+            busy_keys: HashMap::new(),
             per_instance: HashMap::new(),
             windows: HashMap::new(),
             presence: HashMap::new(),
             escalating: HashSet::new(),
             settled: HashSet::new(),
+            requeued: HashMap::new(),
             releasing: Vec::new(),
             random: Random::new(),
             dispatch_needed: true,
@@ -167,6 +174,7 @@ impl Daemon {
         let now = now_ms();
         self.escalate(now);
         let max_in_flight = self.cfg.delivery.max_in_flight;
+        let per_recipient = self.cfg.delivery.max_in_flight_per_recipient;
         let engine = &self.engine;
         let mut buf = String::new();
         // Rows that would be skipped below anyway are not decoded; expired
@@ -184,7 +192,10 @@ impl Daemon {
                 return false;
             }
             queue_key_into(&mut buf, k.user, k.target_instance, k.target_address);
-            !engine.busy_keys.contains(buf.as_str())
+            engine
+                .busy_keys
+                .get(buf.as_str())
+                .is_none_or(|&n| n < per_recipient)
         });
         let due = match due {
             Ok(d) => d,
@@ -217,22 +228,29 @@ impl Daemon {
             }
             let mut key = QueueKey::new();
             queue_key_into(&mut key, &d.user, &d.target_instance, &d.target_address);
-            if self.engine.busy_keys.contains(&key) {
+            if self
+                .engine
+                .busy_keys
+                .get(&key)
+                .is_some_and(|&n| n >= per_recipient)
+                || self.engine.requeued.get(&key).is_some_and(|&b| b < d.id)
+            {
                 continue;
             }
-            match self.store.older_unfinished(
-                &d.user,
-                &d.target_instance,
-                &d.target_address,
-                d.id,
-                now,
-            ) {
+            match self
+                .store
+                .older_unfinished(&d.user, &d.target_instance, &d.target_address, d.id)
+            {
                 Ok(older) => {
                     // Rows settled in this iteration (their final state is
-                    // in the uncommitted batch) no longer block.
-                    let blocker = older
-                        .into_iter()
-                        .find(|(id, _, _)| !self.engine.settled.contains(id));
+                    // in the uncommitted batch) no longer block, nor do
+                    // older rows still in flight to the same recipient
+                    // (pipelined, when the window allows more than one).
+                    let engine = &self.engine;
+                    let blocker = older.into_iter().find(|(id, state, _)| {
+                        let pipelined = state == "in-flight" && engine.in_flight.contains_key(id);
+                        !(engine.settled.contains(id) || pipelined)
+                    });
                     if let Some((blocker_id, state, next)) = blocker {
                         // FIFO per recipient: wait behind the older one. A
                         // waiting blocker is due at a known time: move this
@@ -403,7 +421,7 @@ impl Daemon {
                     flags: d.flags,
                 },
             );
-            self.engine.busy_keys.insert(key);
+            *self.engine.busy_keys.entry(key).or_default() += 1;
             *self
                 .engine
                 .per_instance
@@ -472,7 +490,12 @@ impl Daemon {
 
     fn finish_in_flight(&mut self, id: i64) -> Option<InFlight> {
         let f = self.engine.in_flight.remove(&id)?;
-        self.engine.busy_keys.remove(&f.key);
+        if let Some(n) = self.engine.busy_keys.get_mut(&f.key) {
+            *n -= 1;
+            if *n == 0 {
+                self.engine.busy_keys.remove(&f.key);
+            }
+        }
         if let Some(n) = self.engine.per_instance.get_mut(&f.instance_name) {
             *n = n.saturating_sub(1);
         }
@@ -480,8 +503,15 @@ impl Daemon {
         Some(f)
     }
 
+    /// Notes that `id` waits again: younger rows of its queue stay behind.
+    fn note_requeued(&mut self, key: QueueKey, id: i64) {
+        let oldest = self.engine.requeued.entry(key).or_insert(id);
+        *oldest = (*oldest).min(id);
+    }
+
     fn requeue(&mut self, id: i64, why: &str) {
-        if self.finish_in_flight(id).is_some() {
+        if let Some(f) = self.finish_in_flight(id) {
+            self.note_requeued(f.key, id);
             self.push_transition(Transition {
                 id,
                 from: &["in-flight"],
@@ -588,6 +618,7 @@ impl Daemon {
                         detail: format!("gave up after {} attempts: {}", f.attempts, r.reason),
                     }
                 } else {
+                    self.note_requeued(f.key.clone(), id);
                     let delay = policy
                         .delay_ms(f.attempts, self.engine.random.unit())
                         .max(r.retry_after_ms);
@@ -838,6 +869,7 @@ impl Daemon {
     pub(crate) fn after_commit_deliveries(&mut self) {
         self.engine.escalating.clear();
         self.engine.settled.clear();
+        self.engine.requeued.clear();
         for (instance, address) in std::mem::take(&mut self.engine.releasing) {
             if let Err(e) = self.release_held(&instance, &address) {
                 log::error!("{e}");

@@ -94,6 +94,9 @@ pub struct InstanceCtx {
     pub redrive: Vec<usize>,
     /// Connections the plugin closed: flush, then close (manager).
     pub to_flush: Vec<usize>,
+    /// Connections given output in this callback: written at the end of the
+    /// loop iteration, so many sends to one peer cost one `write`.
+    pub to_write: Vec<usize>,
 }
 
 /// Plugin sockets' tokens: above every fixed token, then 20 bits of

@@ -362,6 +362,7 @@ extern "C" fn host_send(c: *mut c_void, handle: u64, data: TocsinSlice) -> Statu
     let Some(data) = bytes(data) else {
         return ffi::ERR_INVALID;
     };
+    let key = key_of(handle).unwrap_or(usize::MAX);
     let conn = match conn_mut(c, handle) {
         Ok(conn) => conn,
         Err(s) => return s,
@@ -373,7 +374,16 @@ extern "C" fn host_send(c: *mut c_void, handle: u64, data: TocsinSlice) -> Statu
         conn.notify_writable = true;
         return ffi::ERR_WOULD_BLOCK;
     }
+    let queued = !conn.out.is_empty();
     conn.out.extend_from_slice(data);
+    if conn.out.len() < io::CORK_MAX {
+        // Already queued output is either on the iteration's write list or
+        // waiting for the socket to become writable again.
+        if !queued {
+            c.to_write.push(key);
+        }
+        return ffi::OK;
+    }
     if let FlushResult::Broken(why) = conn.flush() {
         // Reported to the plugin through on_closed after this callback.
         conn.closing = true;

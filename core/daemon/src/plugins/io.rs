@@ -10,6 +10,9 @@ use std::path::PathBuf;
 pub const OUT_HIGH_WATER: usize = 1024 * 1024;
 /// `send` refuses (ERR_WOULD_BLOCK) beyond this.
 pub const OUT_MAX: usize = 4 * 1024 * 1024;
+/// Output queued by `send` is written at the end of the loop iteration
+/// unless it reaches this much first.
+pub const CORK_MAX: usize = 64 * 1024;
 /// Largest chunk handed to `on_data` at once.
 pub const READ_CHUNK: usize = 64 * 1024;
 /// Datagrams or reads per readiness event before yielding to others.

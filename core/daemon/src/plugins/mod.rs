@@ -105,6 +105,8 @@ pub struct PluginManager {
     pending_reads: HashSet<(usize, usize)>,
     /// Connections closed by their plugin, waiting for output to drain.
     pending_flush: HashSet<(usize, usize)>,
+    /// Connections with output queued in this iteration (see `flush_writes`).
+    pending_writes: Vec<(usize, usize)>,
     /// Connections lingering after close, with their deadline.
     lingering: HashMap<(usize, usize), Instant>,
     log_level: u32,
@@ -136,6 +138,7 @@ impl PluginManager {
             read_buf: vec![0u8; io::READ_CHUNK],
             pending_reads: HashSet::new(),
             pending_flush: HashSet::new(),
+            pending_writes: Vec::new(),
             lingering: HashMap::new(),
             log_level: level_code(log::max_level()),
         }
@@ -303,6 +306,7 @@ impl PluginManager {
             connections: 0,
             redrive: Vec::new(),
             to_flush: Vec::new(),
+            to_write: Vec::new(),
         });
         let ctx = Box::into_raw(ctx);
         let mut err = vec![0u8; 4096];
@@ -402,6 +406,7 @@ impl PluginManager {
         }
         self.pending_reads.retain(|(s, _)| *s != slot);
         self.pending_flush.retain(|(s, _)| *s != slot);
+        self.pending_writes.retain(|(s, _)| *s != slot);
         self.lingering.retain(|(s, _), _| *s != slot);
     }
 
@@ -478,14 +483,17 @@ impl PluginManager {
         };
         let generation = self.instances[slot].generation;
         // SAFETY: as above; no plugin call in progress.
-        let (commands, redrive, to_flush, name) = unsafe {
+        let (commands, redrive, to_flush, to_write, name) = unsafe {
             (
                 std::mem::take(&mut (*c).commands),
                 std::mem::take(&mut (*c).redrive),
                 std::mem::take(&mut (*c).to_flush),
+                std::mem::take(&mut (*c).to_write),
                 (*c).name.clone(),
             )
         };
+        self.pending_writes
+            .extend(to_write.into_iter().map(|key| (slot, key)));
         for key in redrive {
             self.pending_reads.insert((slot, key));
         }
@@ -507,7 +515,10 @@ impl PluginManager {
     }
 
     pub fn has_pending(&self) -> bool {
-        !self.effects.is_empty() || !self.pending_reads.is_empty() || !self.pending_flush.is_empty()
+        !self.effects.is_empty()
+            || !self.pending_reads.is_empty()
+            || !self.pending_flush.is_empty()
+            || !self.pending_writes.is_empty()
     }
 
     pub fn is_current(&self, r: InstanceRef) -> bool {
@@ -869,6 +880,23 @@ impl PluginManager {
                     c.connections = c.connections.saturating_sub(1);
                 }
                 self.after_call(slot);
+            }
+        }
+    }
+
+    /// Writes the output plugins queued during this loop iteration: a
+    /// peer sent many messages in one iteration gets them in one `write`.
+    /// Called at the end of every iteration, before the loop can sleep.
+    pub fn flush_writes(&mut self) {
+        // A flush can call the plugin back (on_writable, on_closed), which
+        // may queue more; what is left after a few rounds keeps the next
+        // poll from sleeping (`has_pending`).
+        for _ in 0..4 {
+            if self.pending_writes.is_empty() {
+                break;
+            }
+            for (slot, key) in std::mem::take(&mut self.pending_writes) {
+                self.flush_conn(slot, key);
             }
         }
     }

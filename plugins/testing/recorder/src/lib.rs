@@ -5,6 +5,7 @@
 //! - `retry` · `permanent` (failures) · `hang` (never answer)
 //! - `async` (answer Sent 50 ms later) · `panic` (panic in deliver)
 //! - `fail-first:N` (retry for attempts 1..=N, then ok)
+//! - `fail-next:N` (retry the next N deliveries, whichever they are, then ok)
 //!
 //! A control listener takes lines: `MODE <mode>`, `RECEIPT <message-id>
 //! delivered|displayed|failed`, `PRESENCE <address> 0|1`, `COUNT`.
@@ -154,6 +155,20 @@ impl Plugin for Recorder {
 impl DeliveryPlugin for Recorder {
     fn deliver(&mut self, d: Delivery<'_>) {
         let mode = self.mode.clone();
+        if let Some(n) = mode.strip_prefix("fail-next:") {
+            let n: u32 = n.parse().unwrap_or(0);
+            if n > 0 {
+                self.mode = format!("fail-next:{}", n - 1);
+                self.answer(
+                    d.delivery_id,
+                    Outcome::Retry {
+                        reason: "injected failure".into(),
+                        after_ms: 0,
+                    },
+                );
+                return;
+            }
+        }
         if let Some(n) = mode.strip_prefix("fail-first:") {
             let n: u32 = n.parse().unwrap_or(0);
             if d.attempt <= n {
