@@ -161,6 +161,65 @@ fn users_file(dir: &Path, n: usize) -> std::path::PathBuf {
     p
 }
 
+/// Waiting deliveries deferred by more than half an hour: held until their
+/// recipient is present.
+fn held(db: &Path) -> usize {
+    let c = rusqlite::Connection::open(db).unwrap();
+    let soon = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        + 1_800_000;
+    c.query_row(
+        "SELECT count(*) FROM deliveries WHERE state IN ('pending', 'retrying')
+           AND next_attempt_at > ?1",
+        [soon],
+        |r| r.get::<_, i64>(0),
+    )
+    .unwrap_or(0) as usize
+}
+
+/// No progress for 20 s: say which recipients are stuck and why, then fail.
+fn stalled(db: &Path, done: usize, total: usize) -> ! {
+    let c = rusqlite::Connection::open(db).unwrap();
+    let mut st = c
+        .prepare(
+            "SELECT d.user, count(*), min(d.id) FROM deliveries d
+             WHERE d.state NOT IN ('delivered', 'sent') GROUP BY d.user ORDER BY d.user",
+        )
+        .unwrap();
+    let rows: Vec<(String, i64, i64)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    eprintln!("stalled at {done} of {total}; unfinished per user:");
+    for (user, n, oldest) in rows.iter().take(10) {
+        eprintln!("  {user}: {n} unfinished, oldest delivery {oldest}:");
+        let mut h = c
+            .prepare(
+                "SELECT at, from_state, to_state, detail FROM delivery_history
+                 WHERE delivery_id = ?1 ORDER BY id",
+            )
+            .unwrap();
+        let hist = h
+            .query_map([oldest], |r| {
+                Ok(format!(
+                    "{} {:?} -> {} {}",
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?
+                ))
+            })
+            .unwrap();
+        for line in hist {
+            eprintln!("      {}", line.unwrap());
+        }
+    }
+    panic!("the queue stopped draining");
+}
+
 fn count_state(db: &Path, state: &str) -> usize {
     let c = rusqlite::Connection::open(db).unwrap();
     c.query_row(
@@ -186,6 +245,9 @@ fn queue_run(dir: &Path, deliveries: usize, users: usize, mode: &str, window: u3
     )
     .unwrap();
     let tls = mode == "tls";
+    // "drain": the queue fills while nobody listens, with subscriptions that
+    // hold deliveries until the recipient is present; then everyone comes.
+    let drain = mode == "drain";
     let p = pki(&sub);
     let plugin = match mode {
         "recorder" => format!(
@@ -211,22 +273,36 @@ fn queue_run(dir: &Path, deliveries: usize, users: usize, mode: &str, window: u3
     std::fs::write(sub.join("plugins.d/out.toml"), plugin).unwrap();
     let r = start(&sub, &cfg);
     for k in 0..users {
-        ctl(
-            &sub,
-            &[
-                "subs",
-                "add",
-                &format!("s{k}"),
-                "--user",
-                &format!("u{k}@example.org"),
-                "--target",
-                &format!("out:im:u{k}@example.org"),
-            ],
+        let (name, user, target) = (
+            format!("s{k}"),
+            format!("u{k}@example.org"),
+            format!("out:im:u{k}@example.org"),
         );
+        let mut args = vec!["subs", "add", &name, "--user", &user, "--target", &target];
+        if drain {
+            args.extend(["--presence", "hold"]);
+        }
+        ctl(&sub, &args);
     }
     let got = Arc::new(AtomicUsize::new(0));
     let ready = Arc::new(AtomicUsize::new(0));
     let mut threads = Vec::new();
+    let db = sub.join("tocsin.db");
+    if drain {
+        let (mut rd, mut wr) = line_client(&plugin_addr(&sub, "src"));
+        assert_eq!(
+            cmd(&mut rd, &mut wr, &format!("FLOOD {deliveries} {users}")),
+            format!("flooded {deliveries}")
+        );
+        // Every recipient has been found absent once its first delivery
+        // was tried; wait until the whole backlog is held.
+        let t = Instant::now();
+        while held(&db) < deliveries {
+            assert!(t.elapsed() < Duration::from_secs(300), "backlog never held");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let start_clients = Instant::now();
     if mode != "recorder" {
         let addr = plugin_addr(&sub, "out");
         for k in 0..users {
@@ -245,22 +321,33 @@ fn queue_run(dir: &Path, deliveries: usize, users: usize, mode: &str, window: u3
     } else {
         "delivered"
     };
-    let (mut rd, mut wr) = line_client(&plugin_addr(&sub, "src"));
-    let db = sub.join("tocsin.db");
-    let t = Instant::now();
-    assert_eq!(
-        cmd(&mut rd, &mut wr, &format!("FLOOD {deliveries} {users}")),
-        format!("flooded {deliveries}")
-    );
+    let t = if drain {
+        start_clients
+    } else {
+        let (mut rd, mut wr) = line_client(&plugin_addr(&sub, "src"));
+        let t = Instant::now();
+        assert_eq!(
+            cmd(&mut rd, &mut wr, &format!("FLOOD {deliveries} {users}")),
+            format!("flooded {deliveries}")
+        );
+        t
+    };
     let mut clients_secs = 0.0;
+    let (mut last, mut last_change) = (0, Instant::now());
     loop {
         if mode != "recorder" && clients_secs == 0.0 && got.load(Ordering::Relaxed) >= deliveries {
             clients_secs = t.elapsed().as_secs_f64();
         }
-        if count_state(&db, want_state) >= deliveries {
+        let done = count_state(&db, want_state);
+        if done >= deliveries {
             break;
         }
-        assert!(t.elapsed() < Duration::from_secs(900), "stalled");
+        if done != last {
+            (last, last_change) = (done, Instant::now());
+        }
+        if last_change.elapsed() > Duration::from_secs(20) {
+            stalled(&db, done, deliveries);
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
     let db_secs = t.elapsed().as_secs_f64();
@@ -384,6 +471,22 @@ fn latency(dir: &Path, per_sec: u32, seconds: u64) -> Vec<f64> {
         .collect();
     ms.sort_by(f64::total_cmp);
     ms
+}
+
+/// The backlog case: deliveries held while nobody listens, then drained
+/// when every recipient's client connects at once.
+pub fn drain(dir: &Path, deliveries: usize, users: usize, window: u32) {
+    println!(
+        "held backlog -> IMTP clients: {deliveries} deliveries to {users} users held until present, then one client each connects"
+    );
+    for w in [1, window] {
+        let (c, d) = queue_run(dir, deliveries, users, "drain", w);
+        println!(
+            "  plaintext, {w:>2} in flight per recipient: acked by clients {}   all `delivered` in the DB {}",
+            rate(deliveries, c),
+            rate(deliveries, d)
+        );
+    }
 }
 
 pub fn run(dir: &Path, deliveries: usize, users: usize, window: u32, per_sec: u32, seconds: u64) {

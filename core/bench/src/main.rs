@@ -128,6 +128,11 @@ enum Cmd {
         /// (each IMTP run is also made with 1, the strict-order default)
         #[arg(long, default_value_t = 16)]
         window: u32,
+        /// Instead: the held-backlog drain (subscriptions that hold while
+        /// the recipient is absent; the queue fills, then every client
+        /// connects)
+        #[arg(long)]
+        drain: bool,
         /// Events/s of the latency run
         #[arg(long, default_value_t = 100)]
         rate: u32,
@@ -151,8 +156,16 @@ fn main() {
             deliveries,
             users,
             window,
+            drain: true,
+            ..
+        } => imtp::drain(tmp.path(), deliveries, users, window),
+        Cmd::Imtp {
+            deliveries,
+            users,
+            window,
             rate,
             seconds,
+            drain: false,
         } => imtp::run(tmp.path(), deliveries, users, window, rate, seconds),
         Cmd::PluginIngest { events } => pipeline::plugin_ingest(tmp.path(), events),
         Cmd::Deliveries { deliveries } => pipeline::deliveries(tmp.path(), deliveries),

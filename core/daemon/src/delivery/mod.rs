@@ -737,6 +737,7 @@ impl Daemon {
             .engine
             .presence
             .insert((instance.to_string(), address.to_string()), available);
+        log::debug!("presence of {instance}:{address}: {available} (was {prev:?})");
         // After a restart the map starts empty while deliveries held before it
         // are still deferred: anything but "already present" releases them.
         if available && prev != Some(true) {
