@@ -169,6 +169,27 @@ mod tests {
     }
 
     #[test]
+    fn recipient_window_is_bounded() {
+        assert_eq!(
+            parse("", &p())
+                .unwrap()
+                .delivery
+                .max_in_flight_per_recipient,
+            1
+        );
+        let ok = parse("[delivery]\nmax_in_flight_per_recipient = 32\n", &p()).unwrap();
+        assert_eq!(ok.delivery.max_in_flight_per_recipient, 32);
+        for bad in [0, 33] {
+            let text = format!("[delivery]\nmax_in_flight_per_recipient = {bad}\n");
+            let msg = parse(&text, &p()).unwrap_err().to_string();
+            assert!(
+                msg.contains("delivery.max_in_flight_per_recipient"),
+                "{msg}"
+            );
+        }
+    }
+
+    #[test]
     fn unknown_key_names_line() {
         let e = parse("[store]\npath = \"/x.db\"\nbogus = 1\n", &p()).unwrap_err();
         let msg = e.to_string();
