@@ -376,6 +376,13 @@ impl PluginManager {
         let mut c = unsafe { Box::from_raw(inst.ctx) };
         inst.ctx = std::ptr::null_mut();
         for (_, mut s) in std::mem::take(&mut c.sockets) {
+            // Output queued in this iteration (a farewell written by
+            // `destroy`, say) gets the one write it would have had.
+            if let SocketKind::Conn(conn) = &mut s.kind
+                && !conn.out.is_empty()
+            {
+                let _ = conn.flush();
+            }
             let _ = self.registry.deregister(s.source());
         }
         inst.counters = c.counters.clone();
