@@ -246,6 +246,69 @@ fn listening_clients_get_pushes_and_answer_for_the_delivery() {
     assert!(d.try_wait().is_none(), "the daemon is still running");
 }
 
+/// `openssl passwd -6`: what an administrator would run to fill users_file.
+fn sha512_crypt(password: &str) -> String {
+    let out = std::process::Command::new("openssl")
+        .args(["passwd", "-6", "-salt", "tocsinsalt", password])
+        .output()
+        .expect("openssl (tests/run installs it)");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[test]
+fn users_file_takes_sha_crypt_hashes_and_refuses_unusable_ones() {
+    let mut d = daemon();
+    let pki = Pki::new(d.path());
+    let hashed = d.path().join("hashed-users.toml");
+    std::fs::write(
+        &hashed,
+        format!(
+            "\"carol@example.org\" = \"{}\"\n\"dave@example.org\" = \"dave-clear\"\n",
+            sha512_crypt("carol-pw")
+        ),
+    )
+    .unwrap();
+    let bad = d.path().join("bad-users.toml");
+    std::fs::write(
+        &bad,
+        "\"erin@example.org\" = \"$1$salt$md5cryptisnotaccepted\"\n",
+    )
+    .unwrap();
+    let instance = |users: &Path| {
+        format!(
+            "plugin = \"imtp\"\n[config]\ndomains = [\"example.org\"]\n[config.server]\nlisten = \"127.0.0.1:0\"\ntls_cert = \"{}\"\ntls_key = \"{}\"\nusers_file = \"{}\"\n",
+            pki.server_cert.display(),
+            pki.server_key.display(),
+            users.display()
+        )
+    };
+    d.write_plugin("im", &instance(&hashed));
+    d.write_plugin("imbad", &instance(&bad));
+    d.start();
+    let p = d.plugin("imbad");
+    assert_eq!(p["state"], "refused", "{p}");
+    let reason = p["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("erin@example.org") && reason.contains("unsupported password hash"),
+        "{reason}"
+    );
+    let addr = listener_addrs(&d, "im")[0].clone();
+    let login = |user: &str, pw: &str| {
+        let mut c = ImtpPeer::client_tls(&addr, tls_client(&pki.ca, None), "localhost");
+        c.login(user, pw)
+    };
+    login("carol@example.org", "carol-pw").unwrap();
+    // Remembered after the first check; still exact.
+    login("carol@example.org", "carol-pw").unwrap();
+    assert!(login("carol@example.org", "carol-p").is_err());
+    assert!(login("carol@example.org", "").is_err());
+    // The hash itself is not a password.
+    assert!(login("carol@example.org", &sha512_crypt("carol-pw")).is_err());
+    login("dave@example.org", "dave-clear").unwrap();
+    assert!(login("dave@example.org", "dave-clea").is_err());
+}
+
 #[test]
 fn presence_over_pitp_and_the_hold_policy() {
     let mut d = daemon();

@@ -2,6 +2,7 @@
 //! strictly (unknown keys are errors) and checked into [`Settings`]. The reference is
 //! docs/plugins/imtp.md.
 
+use crate::secret::Secret;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -142,7 +143,7 @@ pub struct Server {
     pub pitp_listen: Option<SocketAddr>,
     /// `None`: plaintext (loopback only).
     pub tls: Option<Tls>,
-    pub users: BTreeMap<String, String>,
+    pub users: BTreeMap<String, Secret>,
     pub relay_peers: Vec<String>,
     pub push_timeout: Duration,
     pub message_timeout: Duration,
@@ -237,16 +238,21 @@ fn read(path: &PathBuf) -> Result<String, ConfigError> {
 }
 
 /// `"identity" = "password"` lines; identities normalised like peers'.
-fn users(path: &PathBuf) -> Result<BTreeMap<String, String>, ConfigError> {
+fn users(path: &PathBuf) -> Result<BTreeMap<String, Secret>, ConfigError> {
     let text = read(path)?;
     let raw: BTreeMap<String, String> = toml::from_str(&text).map_err(|e| ConfigError::Read {
         path: path.clone(),
         error: e.to_string(),
     })?;
-    Ok(raw
-        .into_iter()
-        .map(|(k, v)| (crate::identity::normalise(&k), v))
-        .collect())
+    raw.into_iter()
+        .map(|(user, value)| match Secret::parse(&value) {
+            Ok(secret) => Ok((crate::identity::normalise(&user), secret)),
+            Err(error) => Err(ConfigError::Read {
+                path: path.clone(),
+                error: format!("{user:?}: {error}"),
+            }),
+        })
+        .collect()
 }
 
 fn server(raw: RawServer) -> Result<Server, ConfigError> {

@@ -22,6 +22,7 @@ mod plugin;
 mod push;
 mod relay;
 mod resolve;
+mod secret;
 mod server;
 mod session;
 

@@ -53,6 +53,8 @@ pub struct Imtp {
     pub(crate) resolver: Resolver,
     /// Sessions that may have output or a changed deadline.
     dirty: BTreeSet<Handle>,
+    /// Checks PLAIN passwords against `users_file`.
+    pub(crate) secrets: crate::secret::Checker,
 }
 
 fn tls_of(t: &config::Tls) -> Tls {
@@ -242,6 +244,7 @@ impl Plugin for Imtp {
             relay,
             resolver: Resolver::default(),
             dirty: BTreeSet::new(),
+            secrets: crate::secret::Checker::default(),
         })
     }
 

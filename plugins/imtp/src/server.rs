@@ -14,26 +14,16 @@ use tocsin_sdk::Handle;
 /// Relays beyond this many hops are loops (docs/imtp.md §8).
 const MAX_HOPS: usize = 16;
 
-/// Compares without an early exit, so the time taken does not reveal how much of a
-/// password matched.
-fn same_secret(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let mut diff = a.len() ^ b.len();
-    for i in 0..a.len().max(b.len()) {
-        diff |= usize::from(a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0));
-    }
-    diff == 0
-}
-
 impl Imtp {
-    fn verify_plain(&self, c: &PlainCredentials) -> PlainVerdict {
+    fn verify_plain(&mut self, c: &PlainCredentials) -> PlainVerdict {
         let who = identity::normalise(&c.authcid);
+        let checker = &mut self.secrets;
         let known = self
             .settings
             .server
             .as_ref()
             .and_then(|s| s.users.get(&who))
-            .is_some_and(|pw| same_secret(pw, &c.password));
+            .is_some_and(|secret| checker.matches(secret, &c.password));
         let authz = identity::normalise(c.requested_identity());
         if known && (c.authzid.is_empty() || authz == who) {
             PlainVerdict::Accept { identity: who }
@@ -164,18 +154,5 @@ impl Imtp {
             self.presence_changed(&inbox, false);
         }
         self.push_conn_lost(h);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::same_secret;
-
-    #[test]
-    fn secrets_compare_exactly() {
-        assert!(same_secret("hunter2", "hunter2"));
-        assert!(!same_secret("hunter2", "hunter"));
-        assert!(!same_secret("", "x"));
-        assert!(same_secret("", ""));
     }
 }
