@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use tocsin_imtp::{Command, ErrorReply, ErrorType, Event, OkReply, Origin, Outcome};
+use tocsin_imtp::{
+    Astrength, Command, ErrorReply, ErrorType, Event, OkReply, Origin, Outcome, Url,
+};
 use tocsin_tests::TestDaemon;
 use tocsin_tests::imtp::{ImtpPeer, header, text, tls_client, tls_server};
 use tocsin_tests::pki::Pki;
@@ -428,6 +430,55 @@ fn presence_over_pitp_and_the_hold_policy() {
     assert!(String::from_utf8_lossy(&gone.payload).contains("<basic>closed</basic>"));
 }
 
+/// A relay peer signed in with a password (medium) hands B two sends: one
+/// without `Astrength` (from its originator: strong) and one marked weak.
+/// B forwards the weaker of what it received and its own link's strength.
+#[test]
+fn relayed_sends_carry_the_weaker_authentication_strength() {
+    let mut b = daemon();
+    let pki = Pki::new(b.path());
+    let users = users_file(
+        b.path(),
+        &[("bob@b.example", "bob-pw"), ("a.example", "relay-pw")],
+    );
+    b.write_plugin(
+        "im",
+        &format!(
+            "plugin = \"imtp\"\n[config]\ndomains = [\"b.example\"]\n[config.server]\nlisten = \"127.0.0.1:0\"\ntls_cert = \"{}\"\ntls_key = \"{}\"\nusers_file = \"{}\"\nrelay_peers = [\"a.example\"]\n",
+            pki.server_cert.display(),
+            pki.server_key.display(),
+            users.display()
+        ),
+    );
+    b.start();
+    let addr = listener_addrs(&b, "im")[0].clone();
+    let mut bob = client(&addr, &pki, "bob@b.example", "bob-pw");
+    assert!(is_ok(&bob.listen("im:bob@b.example")));
+    let mut relay = client(&addr, &pki, "a.example", "relay-pw");
+    for (received, forwarded) in [
+        (None, Astrength::Medium),
+        (Some(Astrength::Weak), Astrength::Weak),
+        (Some(Astrength::Strong), Astrength::Medium),
+    ] {
+        let mut m = tocsin_imtp::SendMessage::new(
+            Url::parse("im:alerts@a.example").unwrap(),
+            Url::parse("im:bob@b.example").unwrap(),
+            "relayed",
+        );
+        m.meta.astrength = received;
+        let id = relay
+            .conn
+            .send_command(&Command::Send(m), Instant::now())
+            .unwrap();
+        assert!(relay.response_to(&id, Duration::from_millis(50)).is_none());
+        let (push, got) = bob.next_send(Duration::from_secs(10)).expect("push");
+        assert_eq!(got.meta.astrength, Some(forwarded), "received {received:?}");
+        bob.respond(&push, Outcome::ok());
+        let answer = relay.response_to(&id, Duration::from_secs(10)).unwrap();
+        assert!(is_ok(&answer.outcome), "{answer:?}");
+    }
+}
+
 /// Node A relays to node B over TLS (A authenticates with its client
 /// certificate, SASL EXTERNAL); B pushes to bob's client. B is killed and
 /// restarted mid-stream; every notification still arrives.
@@ -480,6 +531,8 @@ fn two_daemons_relay_over_tls_and_a_restart_loses_nothing() {
         .unwrap_or_else(|| panic!("relayed push: A: {}\nB: {}", a.log(), b.log()));
     assert_eq!(text(&m), "over the wire");
     assert_eq!(m.sender.to_string(), "im:alerts@a.example");
+    // A's link is certificate-authenticated; A originated the message.
+    assert_eq!(m.meta.astrength, Some(Astrength::Strong));
     assert!(
         m.visited
             .contains(&tocsin_imtp::Domain::parse("b.example").unwrap()),

@@ -7,7 +7,8 @@ use crate::plugin::Imtp;
 use crate::push::Origin;
 use std::time::Instant;
 use tocsin_imtp::{
-    Command, ErrorType, Event, Id, Listen, Outcome, PlainCredentials, PlainVerdict, SendMessage,
+    Astrength, Command, ErrorType, Event, Id, Listen, MechName, Outcome, PlainCredentials,
+    PlainVerdict, SendMessage,
 };
 use tocsin_sdk::Handle;
 
@@ -31,6 +32,28 @@ impl Imtp {
             PlainVerdict::Reject {
                 description: "authentication failed".into(),
             }
+        }
+    }
+
+    /// How strongly the peer on `h` is authenticated (docs/imtp.md §8): a
+    /// verified client certificate (EXTERNAL) is strong, a password over
+    /// TLS medium, anything on a plaintext listener (loopback only) weak.
+    fn link_strength(&self, h: Handle) -> Astrength {
+        let tls = self
+            .settings
+            .server
+            .as_ref()
+            .is_some_and(|s| s.tls.is_some());
+        let mechanism = self
+            .links
+            .get(&h)
+            .and_then(|l| l.session.conn.auth_mechanism())
+            .map(|m| m.as_str().to_string());
+        match (tls, mechanism.as_deref()) {
+            (false, _) => Astrength::Weak,
+            (true, Some(MechName::EXTERNAL)) => Astrength::Strong,
+            (true, Some(_)) => Astrength::Medium,
+            (true, None) => Astrength::None,
         }
     }
 
@@ -145,6 +168,7 @@ impl Imtp {
         };
         let mut m = m;
         m.visited = m.visited.appended(self.settings.name.clone());
+        m.meta.astrength = Some(Astrength::relayed(m.meta.astrength, self.link_strength(h)));
         self.push(&inbox, m, Origin::Inbound { conn: h, id });
     }
 
