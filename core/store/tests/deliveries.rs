@@ -223,7 +223,7 @@ fn escalation_happens_once() {
 fn due_query_uses_the_partial_index() {
     let (_d, s) = open();
     let plan = s.explain_due_query().unwrap().join(" | ");
-    assert!(plan.contains("deliveries_due"), "{plan}");
+    assert!(plan.contains("COVERING INDEX deliveries_due"), "{plan}");
     assert!(
         !plan.contains("SCAN d "),
         "no full scan of deliveries: {plan}"

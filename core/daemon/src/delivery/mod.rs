@@ -111,6 +111,15 @@ fn static_state(s: &str) -> &'static str {
 
 /// Dispatch passes look at this many due deliveries at a time.
 const DISPATCH_BATCH: u32 = 512;
+/// ... found among at most this many due rows: the others belong to
+/// recipients that are busy (or instances that are full) and are skipped on
+/// the index alone. Scanning deeper (2 048, 8 192) made every pass slower
+/// when all recipients are busy and cost more than it found (BENCHMARKS.md).
+const DISPATCH_SCAN: u32 = 512;
+/// Rows of one recipient read per pass beyond those it can take: a row
+/// held back (presence, rate limit, an older retry) makes room for the next
+/// without waiting for another pass.
+const PASS_SLACK: u32 = 4;
 /// Held deliveries released per commit when a recipient becomes present.
 const RELEASE_SLICE: u32 = 5_000;
 
@@ -177,26 +186,40 @@ impl Daemon {
         let per_recipient = self.cfg.delivery.max_in_flight_per_recipient;
         let engine = &self.engine;
         let mut buf = String::new();
-        // Rows that would be skipped below anyway are not decoded; expired
+        // Rows of one recipient beyond what it can take in this pass.
+        let mut taken: HashMap<String, u32> = HashMap::new();
+        // Rows that would be skipped below anyway are not read; expired
         // ones are kept so they expire now, whatever blocks them.
-        let due = self.store.due_deliveries_where(now, DISPATCH_BATCH, |k| {
-            if k.expires_at.is_some_and(|t| t <= now) {
-                return true;
-            }
-            if engine.in_flight.contains_key(&k.id)
-                || engine
-                    .per_instance
-                    .get(k.target_instance)
-                    .is_some_and(|&c| c >= max_in_flight)
-            {
-                return false;
-            }
-            queue_key_into(&mut buf, k.user, k.target_instance, k.target_address);
-            engine
-                .busy_keys
-                .get(buf.as_str())
-                .is_none_or(|&n| n < per_recipient)
-        });
+        let due = self
+            .store
+            .due_deliveries_where(now, DISPATCH_BATCH, DISPATCH_SCAN, |k| {
+                if k.expires_at.is_some_and(|t| t <= now) {
+                    return true;
+                }
+                if engine.in_flight.contains_key(&k.id)
+                    || engine
+                        .per_instance
+                        .get(k.target_instance)
+                        .is_some_and(|&c| c >= max_in_flight)
+                {
+                    return false;
+                }
+                queue_key_into(&mut buf, k.user, k.target_instance, k.target_address);
+                let busy = engine.busy_keys.get(buf.as_str()).copied().unwrap_or(0);
+                if busy >= per_recipient {
+                    return false;
+                }
+                // A recipient's rows often come in a run (a flood for one
+                // user, a held backlog released at once): only the first
+                // few can be handed out now, and reading the rest would
+                // crowd out the other recipients behind them.
+                let n = match taken.get_mut(buf.as_str()) {
+                    Some(n) => n,
+                    None => taken.entry(buf.clone()).or_default(),
+                };
+                *n += 1;
+                *n <= per_recipient - busy + PASS_SLACK
+            });
         let due = match due {
             Ok(d) => d,
             Err(e) => {
