@@ -53,6 +53,19 @@ pub struct DueKey<'a> {
     pub target_address: &'a str,
 }
 
+/// A due row as the dispatcher first sees it: the columns of
+/// `deliveries_due`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueRow {
+    pub id: i64,
+    pub expires_at: Option<i64>,
+    pub user: String,
+    pub target_instance: String,
+    pub target_address: String,
+    pub state: String,
+    pub next_attempt_at: Option<i64>,
+}
+
 /// A delivery ready to hand to a plugin, joined with its event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DueDelivery {
@@ -258,72 +271,82 @@ impl Store {
 
     /// Due deliveries in due order (index `deliveries_due`).
     pub fn due_deliveries(&self, now: i64, limit: u32) -> Result<Vec<DueDelivery>, StoreError> {
-        self.due_deliveries_where(now, limit, limit, |_| true)
+        let rows = self.due_rows_where(now, limit, limit, |_| true)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            out.extend(self.due_delivery(r.id)?);
+        }
+        Ok(out)
     }
 
-    /// Due deliveries in due order: up to `limit` rows that `keep` accepts,
-    /// among at most the first `scan` due rows.
-    ///
-    /// `keep` sees the key columns only, read from `deliveries_due` itself
-    /// (the index covers them: no table row is touched for a row `keep`
-    /// refuses); the rows kept are then read whole with their event. With a
-    /// few deliveries in flight per recipient, most of a large backlog's due
-    /// rows belong to recipients that are busy, and one recipient's rows
-    /// often sort together (a flood for one user, a held backlog released at
-    /// once): scanning far past them must cost little, or a recipient
-    /// behind such a run would wait for it to drain.
-    pub fn due_deliveries_where(
+    /// Due rows in due order, read from `deliveries_due` alone (the index
+    /// covers the columns of [`DueRow`]): up to `limit` rows that `keep`
+    /// accepts, among at most the first `scan` due rows. `keep` sees the
+    /// columns borrowed, so a refused row costs no allocation. Most due rows
+    /// of a large backlog belong to recipients that are busy; the dispatcher
+    /// reads a row whole ([`Store::due_delivery`]) only once it is about to
+    /// hand it out.
+    pub fn due_rows_where(
         &self,
         now: i64,
         limit: u32,
         scan: u32,
         mut keep: impl FnMut(&DueKey<'_>) -> bool,
-    ) -> Result<Vec<DueDelivery>, StoreError> {
-        let mut kept = Vec::new();
-        {
-            let mut st = self
-                .conn
-                .prepare_cached(
-                    "SELECT id, expires_at, target_instance, target_address, user
-                     FROM deliveries INDEXED BY deliveries_due
-                     WHERE state IN ('pending', 'retrying') AND next_attempt_at <= ?1
-                     ORDER BY next_attempt_at LIMIT ?2",
-                )
-                .ctx(|| "preparing due query".into())?;
-            let mut rows = st
-                .query(params![now, scan.max(limit)])
-                .ctx(|| "querying due deliveries".into())?;
-            while kept.len() < limit as usize
-                && let Some(r) = rows.next().ctx(|| "querying due deliveries".into())?
-            {
-                let key = (|| -> rusqlite::Result<DueKey<'_>> {
-                    Ok(DueKey {
-                        id: r.get(0)?,
-                        expires_at: r.get(1)?,
-                        target_instance: r.get_ref(2)?.as_str()?,
-                        target_address: r.get_ref(3)?.as_str()?,
-                        user: r.get_ref(4)?.as_str()?,
-                    })
-                })()
-                .ctx(|| "reading a due delivery".into())?;
-                if keep(&key) {
-                    kept.push(key.id);
-                }
-            }
-        }
+    ) -> Result<Vec<DueRow>, StoreError> {
         let mut st = self
             .conn
+            .prepare_cached(
+                "SELECT id, expires_at, target_instance, target_address, user, state, next_attempt_at
+                 FROM deliveries INDEXED BY deliveries_due
+                 WHERE state IN ('pending', 'retrying') AND next_attempt_at <= ?1
+                 ORDER BY next_attempt_at LIMIT ?2",
+            )
+            .ctx(|| "preparing due query".into())?;
+        let mut rows = st
+            .query(params![now, scan.max(limit)])
+            .ctx(|| "querying due deliveries".into())?;
+        let mut out = Vec::new();
+        while out.len() < limit as usize
+            && let Some(r) = rows.next().ctx(|| "querying due deliveries".into())?
+        {
+            let row = (|| -> rusqlite::Result<Option<DueRow>> {
+                let key = DueKey {
+                    id: r.get(0)?,
+                    expires_at: r.get(1)?,
+                    target_instance: r.get_ref(2)?.as_str()?,
+                    target_address: r.get_ref(3)?.as_str()?,
+                    user: r.get_ref(4)?.as_str()?,
+                };
+                if !keep(&key) {
+                    return Ok(None);
+                }
+                Ok(Some(DueRow {
+                    id: key.id,
+                    expires_at: key.expires_at,
+                    target_instance: key.target_instance.to_owned(),
+                    target_address: key.target_address.to_owned(),
+                    user: key.user.to_owned(),
+                    state: r.get(5)?,
+                    next_attempt_at: r.get(6)?,
+                }))
+            })()
+            .ctx(|| "reading a due delivery".into())?;
+            out.extend(row);
+        }
+        Ok(out)
+    }
+
+    /// One delivery read whole with its event, for handing it out.
+    pub fn due_delivery(&self, id: i64) -> Result<Option<DueDelivery>, StoreError> {
+        self.conn
             .prepare_cached(
                 "SELECT d.event_id, d.subscription_id, d.target_instance, d.target_address,
                         d.user, d.state, d.attempts, d.next_attempt_at, d.expires_at, d.message_id,
                         d.priority, d.flags, d.summary, d.body, e.kind, e.source, e.occurred_at
                  FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = ?1",
             )
-            .ctx(|| "preparing due row query".into())?;
-        let mut out = Vec::with_capacity(kept.len());
-        for id in kept {
-            let d = st
-                .query_row([id], |r| {
+            .and_then(|mut st| {
+                st.query_row([id], |r| {
                     Ok(DueDelivery {
                         id,
                         event_id: r.get(0)?,
@@ -345,10 +368,9 @@ impl Store {
                         occurred_at_ms: r.get(16)?,
                     })
                 })
-                .ctx(|| format!("reading due delivery {id}"))?;
-            out.push(d);
-        }
-        Ok(out)
+                .optional()
+            })
+            .ctx(|| format!("reading due delivery {id}"))
     }
 
     /// Waiting deliveries to one target that are deferred past `now` (held

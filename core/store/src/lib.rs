@@ -18,8 +18,8 @@ mod staged;
 pub use batch::{Batch, CommitReport, Op, OpError, OpOutcome};
 pub use checkpointer::CHECKPOINT_PAGES;
 pub use deliveries::{
-    DeliveryFilter, DeliveryRecord, DueDelivery, DueKey, HistoryEntry, NewDelivery, Transition,
-    WAITING,
+    DeliveryFilter, DeliveryRecord, DueDelivery, DueKey, DueRow, HistoryEntry, NewDelivery,
+    Transition, WAITING,
 };
 pub use error::StoreError;
 pub use events::{EventFilter, StoredEvent};

@@ -116,10 +116,6 @@ const DISPATCH_BATCH: u32 = 512;
 /// the index alone. Scanning deeper (2 048, 8 192) made every pass slower
 /// when all recipients are busy and cost more than it found (BENCHMARKS.md).
 const DISPATCH_SCAN: u32 = 512;
-/// Rows of one recipient read per pass beyond those it can take: a row
-/// held back (presence, rate limit, an older retry) makes room for the next
-/// without waiting for another pass.
-const PASS_SLACK: u32 = 4;
 /// Held deliveries released per commit when a recipient becomes present.
 const RELEASE_SLICE: u32 = 5_000;
 
@@ -186,13 +182,11 @@ impl Daemon {
         let per_recipient = self.cfg.delivery.max_in_flight_per_recipient;
         let engine = &self.engine;
         let mut buf = String::new();
-        // Rows of one recipient beyond what it can take in this pass.
-        let mut taken: HashMap<String, u32> = HashMap::new();
-        // Rows that would be skipped below anyway are not read; expired
+        // Rows that would be skipped below anyway are not decoded; expired
         // ones are kept so they expire now, whatever blocks them.
         let due = self
             .store
-            .due_deliveries_where(now, DISPATCH_BATCH, DISPATCH_SCAN, |k| {
+            .due_rows_where(now, DISPATCH_BATCH, DISPATCH_SCAN, |k| {
                 if k.expires_at.is_some_and(|t| t <= now) {
                     return true;
                 }
@@ -205,20 +199,10 @@ impl Daemon {
                     return false;
                 }
                 queue_key_into(&mut buf, k.user, k.target_instance, k.target_address);
-                let busy = engine.busy_keys.get(buf.as_str()).copied().unwrap_or(0);
-                if busy >= per_recipient {
-                    return false;
-                }
-                // A recipient's rows often come in a run (a flood for one
-                // user, a held backlog released at once): only the first
-                // few can be handed out now, and reading the rest would
-                // crowd out the other recipients behind them.
-                let n = match taken.get_mut(buf.as_str()) {
-                    Some(n) => n,
-                    None => taken.entry(buf.clone()).or_default(),
-                };
-                *n += 1;
-                *n <= per_recipient - busy + PASS_SLACK
+                engine
+                    .busy_keys
+                    .get(buf.as_str())
+                    .is_none_or(|&n| n < per_recipient)
             });
         let due = match due {
             Ok(d) => d,
@@ -347,6 +331,16 @@ impl Daemon {
                 full.insert(d.target_instance.clone());
                 continue;
             }
+            // Only now is the row read whole: most rows of a backlog stop at
+            // one of the checks above.
+            let d = match self.store.due_delivery(d.id) {
+                Ok(Some(full_row)) => full_row,
+                Ok(None) => continue,
+                Err(e) => {
+                    log::error!("{e}");
+                    continue;
+                }
+            };
             let sub = self.engine.sub(d.subscription_id).cloned();
             if let Some(s) = &sub {
                 if let Some(rl) = s.spec.options.rate_limit {
