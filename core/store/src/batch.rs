@@ -246,6 +246,7 @@ impl Store {
         ops: &[(Op, T)],
         seq: i64,
     ) -> Result<Vec<Result<OpOutcome, OpError>>, StoreError> {
+        self.end_reads();
         self.conn
             .execute_batch("BEGIN IMMEDIATE")
             .ctx(|| "BEGIN IMMEDIATE".to_string())?;

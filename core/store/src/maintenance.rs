@@ -63,6 +63,7 @@ impl Store {
     /// Folds the WAL into the database; `truncate` also shrinks the WAL
     /// file to zero (done when idle and at shutdown).
     pub fn checkpoint(&self, truncate: bool) -> Result<(), StoreError> {
+        self.end_reads();
         let mode = if truncate { "TRUNCATE" } else { "PASSIVE" };
         self.conn
             .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))

@@ -122,6 +122,30 @@ impl Store {
     }
 
     /// Escape hatch for tests and benchmarks that measure raw SQLite.
+    /// Opens a read transaction for a run of queries (the dispatcher's
+    /// pass). A query outside any transaction takes and drops the WAL read
+    /// lock around itself, two `fcntl` calls on the shared-memory file that
+    /// cost more than a short indexed query; inside one they are paid once.
+    /// Every query until [`Store::end_reads`] sees the same snapshot. A
+    /// commit or checkpoint ends it first.
+    pub fn begin_reads(&self) -> Result<(), StoreError> {
+        if self.conn.is_autocommit() {
+            self.conn
+                .execute_batch("BEGIN DEFERRED")
+                .ctx(|| "BEGIN DEFERRED".to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Ends what [`Store::begin_reads`] opened (nothing was written in it).
+    pub fn end_reads(&self) {
+        if !self.conn.is_autocommit()
+            && let Err(e) = self.conn.execute_batch("COMMIT")
+        {
+            log::warn!("ending a read transaction: {e}");
+        }
+    }
+
     pub fn connection(&self) -> &Connection {
         &self.conn
     }

@@ -176,6 +176,16 @@ impl Daemon {
             return;
         }
         self.engine.dispatch_needed = false;
+        // The pass makes a few queries per row; one read transaction around
+        // them all (nothing commits during a pass).
+        if let Err(e) = self.store.begin_reads() {
+            log::warn!("{e}");
+        }
+        self.dispatch_pass();
+        self.store.end_reads();
+    }
+
+    fn dispatch_pass(&mut self) {
         let now = now_ms();
         self.escalate(now);
         let max_in_flight = self.cfg.delivery.max_in_flight;
