@@ -271,12 +271,23 @@ impl Store {
 
     /// Due deliveries in due order (index `deliveries_due`).
     pub fn due_deliveries(&self, now: i64, limit: u32) -> Result<Vec<DueDelivery>, StoreError> {
-        let rows = self.due_rows_where(now, limit, limit, |_| true)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            out.extend(self.due_delivery(r.id)?);
+        let outer = !self.conn.is_autocommit();
+        if !outer {
+            self.begin_reads()?;
         }
-        Ok(out)
+        let read = || {
+            let rows = self.due_rows_where(now, limit, limit, |_| true)?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                out.extend(self.due_delivery(r.id)?);
+            }
+            Ok(out)
+        };
+        let out = read();
+        if !outer {
+            self.end_reads();
+        }
+        out
     }
 
     /// Due rows in due order, read from `deliveries_due` alone (the index
