@@ -175,6 +175,67 @@ fn s2s_plaintext_loopback_stores_the_event_infoset() {
 }
 
 #[test]
+fn s2s_status_lists_listeners_and_connected_sources() {
+    let s = Setup::new(true, "");
+    let idle = s.d.ctl_json(&["status"]);
+    let listeners = idle["ingest"]["listeners"].as_array().unwrap().clone();
+    assert_eq!(listeners.len(), 2, "{idle}");
+    assert!(listeners.contains(&serde_json::json!({"address": s.plain, "tls": false})));
+    assert!(listeners.contains(&serde_json::json!({"address": s.tls_addr(), "tls": true})));
+    assert_eq!(idle["ingest"]["connections"], serde_json::json!([]));
+
+    let mut c =
+        Client::connect(client_options(&s.plain, ClientConfig::new("local"), None)).unwrap();
+    c.send_all([
+        &event("st-1", "mail.MessageNew", "alice"),
+        &event("st-2", "mail.MessageNew", "bob@example.org"),
+    ])
+    .unwrap();
+    let results = c.flush().unwrap();
+    assert!(
+        results.iter().all(|r| r.outcome == Outcome::Accepted),
+        "{results:?}"
+    );
+    let busy = s.d.ctl_json(&["status"]);
+    let conns = busy["ingest"]["connections"].as_array().unwrap();
+    assert_eq!(conns.len(), 1, "{busy}");
+    let conn = &conns[0];
+    assert_eq!(conn["source"], "local");
+    assert_eq!(conn["listener"], s.plain.as_str());
+    assert_eq!(conn["tls"], false);
+    assert_eq!(conn["events_received"], 2);
+    assert_eq!(conn["events_accepted"], 2);
+    assert_eq!(conn["events_rejected"], 0);
+    assert_eq!(conn["awaiting_ack"], 0);
+    assert!(
+        conn["peer"].as_str().unwrap().starts_with("127.0.0.1:"),
+        "{conn}"
+    );
+    let text = s.d.ctl(&["status"]);
+    assert_eq!(text.code, 0, "{text:?}");
+    assert!(
+        text.stdout
+            .contains(&format!("listening on {} (plaintext)", s.plain))
+            && text.stdout.contains("2 accepted, 0 rejected"),
+        "{}",
+        text.stdout
+    );
+    c.close().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !s.d.ctl_json(&["status"])["ingest"]["connections"]
+        .as_array()
+        .unwrap()
+        .is_empty()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "connection still listed after close"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
 fn s2s_mtls_source_is_welcomed_with_hello_defaults_and_resume_point() {
     let s = Setup::new(true, "");
     let mx1 = s.pki.issue(&["mx1.example"], "mx1");

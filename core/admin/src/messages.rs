@@ -250,6 +250,40 @@ pub struct StatusInfo {
     pub db: DbInfo,
     pub queues: QueueDepths,
     pub plugins: Vec<PluginInfo>,
+    /// S2S ingest (absent from daemons before it was reported).
+    #[serde(default)]
+    pub ingest: IngestStatus,
+}
+
+/// The S2S ingest listeners and the sources connected to them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IngestStatus {
+    pub listeners: Vec<IngestListenerInfo>,
+    pub connections: Vec<IngestConnInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IngestListenerInfo {
+    /// `IP:PORT` as bound, or the Unix socket path.
+    pub address: String,
+    pub tls: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IngestConnInfo {
+    pub peer: String,
+    /// The listener it came through (`IngestListenerInfo::address`).
+    pub listener: String,
+    pub tls: bool,
+    /// The source it said HELLO as; `None` before a welcomed HELLO.
+    pub source: Option<String>,
+    pub connected_s: u64,
+    /// EVENTs received, accepted (stored or duplicate) and rejected.
+    pub events_received: u64,
+    pub events_accepted: u64,
+    pub events_rejected: u64,
+    /// EVENTs waiting for their commit (and so for their ACK).
+    pub awaiting_ack: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -30,6 +30,28 @@ pub fn run(cli: &Cli) -> Result<(), CtlError> {
         "  queue      {} pending, {} in flight, {} retrying, {} dead",
         s.queues.pending, s.queues.in_flight, s.queues.retrying, s.queues.dead
     );
+    if s.ingest.listeners.is_empty() {
+        println!("  ingest     off");
+    } else {
+        println!("  ingest");
+        for l in &s.ingest.listeners {
+            let kind = if l.tls { "TLS" } else { "plaintext" };
+            println!("    listening on {} ({kind})", l.address);
+        }
+        for c in &s.ingest.connections {
+            println!(
+                "    {:<20} from {} via {}: {}s, {} received, {} accepted, {} rejected, {} awaiting ACK",
+                c.source.as_deref().unwrap_or("(before HELLO)"),
+                c.peer,
+                c.listener,
+                c.connected_s,
+                c.events_received,
+                c.events_accepted,
+                c.events_rejected,
+                c.awaiting_ack
+            );
+        }
+    }
     if s.plugins.is_empty() {
         println!("  plugins    none");
     } else {

@@ -335,6 +335,7 @@ impl Daemon {
             },
             queues,
             plugins: self.plugins.views(),
+            ingest: self.s2s.status(std::time::Instant::now()),
         })
     }
 }

@@ -127,6 +127,44 @@ impl S2sServer {
         self.listeners.iter().map(|l| l.local.clone()).collect()
     }
 
+    /// Listeners and connections, for `tocsinctl status`.
+    pub fn status(&self, now: Instant) -> tocsin_admin::IngestStatus {
+        let listeners = self
+            .listeners
+            .iter()
+            .map(|l| tocsin_admin::IngestListenerInfo {
+                address: l.local.clone(),
+                tls: l.tls.is_some(),
+            })
+            .collect();
+        let connections = self
+            .conns
+            .iter()
+            .map(|(_, c)| {
+                let stats = c.session.stats();
+                tocsin_admin::IngestConnInfo {
+                    peer: c.peer.clone(),
+                    listener: self
+                        .listeners
+                        .get(c.listener)
+                        .map(|l| l.local.clone())
+                        .unwrap_or_default(),
+                    tls: c.tls,
+                    source: c.source.as_ref().map(|p| p.cfg.name.clone()),
+                    connected_s: now.saturating_duration_since(c.opened).as_secs(),
+                    events_received: stats.delivered,
+                    events_accepted: stats.accepted,
+                    events_rejected: stats.rejected,
+                    awaiting_ack: c.session.awaiting_ack(),
+                }
+            })
+            .collect();
+        tocsin_admin::IngestStatus {
+            listeners,
+            connections,
+        }
+    }
+
     /// Readiness of a listener or a connection.
     pub fn ready(&mut self, token: Token, readable: bool, writable: bool, cx: &mut Ctx<'_>) {
         let Some(off) = token.0.checked_sub(S2S_TOKEN_BASE) else {
