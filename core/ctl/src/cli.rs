@@ -35,7 +35,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Show version, uptime, role, database and queue figures
+    /// Show version, uptime, role, database and queue figures, plugins and S2S ingest connections
     Status,
     /// Check a configuration file (works without a running daemon)
     Config {
