@@ -572,6 +572,49 @@ fn a_recipient_window_does_not_let_younger_ones_overtake_a_retry() {
 }
 
 #[test]
+fn random_failures_never_reorder_a_recipients_queue() {
+    // A third of all attempts fail; with a window of 3 and answers inside
+    // `deliver`, every recipient must still get its notifications once
+    // each and in the order they were sent.
+    let mut d = daemon(
+        "\n[delivery]\nmax_in_flight_per_recipient = 3\nretry_base_ms = 20\nretry_cap_ms = 40\nmax_attempts = 50\n",
+    );
+    let file = recorder(&d, "rec", "fail-random:33");
+    d.start();
+    sub(&d, &["s", "--user", "*", "--target", "rec:a"]);
+    let users = ["u0", "u1", "u2"];
+    let per_user = 25;
+    for i in 0..per_user {
+        for u in users {
+            d.send(u, "t.x", &format!("{u}-{i:03}"), &[]);
+        }
+    }
+    let recs = wait_for("every notification", Duration::from_secs(60), || {
+        let r = records(&file);
+        (r.len() >= users.len() * per_user).then_some(r)
+    });
+    assert_eq!(
+        recs.len(),
+        users.len() * per_user,
+        "delivered more than once"
+    );
+    let retried = recs
+        .iter()
+        .filter(|r| r["attempt"].as_u64() > Some(1))
+        .count();
+    assert!(retried > 5, "the failures were injected: {retried} retried");
+    for u in users {
+        let got: Vec<&str> = recs
+            .iter()
+            .filter(|r| r["user"] == u)
+            .map(|r| r["summary"].as_str().unwrap())
+            .collect();
+        let want: Vec<String> = (0..per_user).map(|i| format!("{u}-{i:03}")).collect();
+        assert_eq!(got, want, "order for {u}");
+    }
+}
+
+#[test]
 fn in_flight_is_bounded_per_instance_and_ttl_expires() {
     let mut d = daemon("\n[delivery]\nmax_in_flight = 2\n");
     recorder(&d, "rec", "hang");

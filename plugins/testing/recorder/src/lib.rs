@@ -6,6 +6,7 @@
 //! - `async` (answer Sent 50 ms later) · `panic` (panic in deliver)
 //! - `fail-first:N` (retry for attempts 1..=N, then ok)
 //! - `fail-next:N` (retry the next N deliveries, whichever they are, then ok)
+//! - `fail-random:P` (retry P % of attempts, chosen by delivery and attempt)
 //!
 //! A control listener takes lines: `MODE <mode>`, `RECEIPT <message-id>
 //! delivered|displayed|failed`, `PRESENCE <address> 0|1`, `COUNT`.
@@ -155,6 +156,25 @@ impl Plugin for Recorder {
 impl DeliveryPlugin for Recorder {
     fn deliver(&mut self, d: Delivery<'_>) {
         let mode = self.mode.clone();
+        if let Some(pct) = mode.strip_prefix("fail-random:") {
+            // Deterministic per (delivery, attempt): a retried delivery may
+            // fail again, and a run can be replayed.
+            let pct: u64 = pct.parse().unwrap_or(0);
+            let mut x = d.delivery_id ^ (u64::from(d.attempt) << 32) ^ 0x9E37_79B9_7F4A_7C15;
+            x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            x ^= x >> 31;
+            if x % 100 < pct {
+                self.answer(
+                    d.delivery_id,
+                    Outcome::Retry {
+                        reason: format!("injected random failure {}", d.attempt),
+                        after_ms: 0,
+                    },
+                );
+                return;
+            }
+        }
         if let Some(n) = mode.strip_prefix("fail-next:") {
             let n: u32 = n.parse().unwrap_or(0);
             if n > 0 {
