@@ -772,6 +772,87 @@ fn hostile_clients_do_no_harm() {
 /// SRV `_im-servers._tcp`; the first target refuses, the second takes it.
 /// The certificate must name the domain. `tocsinctl watch` on node B prints
 /// what arrives.
+/// The nameserver truncates every UDP answer (as it would one too big for a
+/// datagram): A asks again over TCP and relays all the same.
+#[test]
+fn relay_asks_dns_over_tcp_when_the_udp_answer_is_truncated() {
+    tocsin_tests::require_root();
+    let mut b = daemon();
+    let pki = Pki::new(b.path());
+    let (bcert, bkey) = pki.issue("b-server", &["b.example", "localhost"], None);
+    let users = users_file(b.path(), &[("bob@b.example", "bob-pw")]);
+    let port = free_port();
+    b.write_plugin(
+        "im",
+        &format!(
+            "plugin = \"imtp\"\n[config]\ndomains = [\"b.example\"]\n[config.server]\nlisten = \"127.0.0.1:{port}\"\ntls_cert = \"{}\"\ntls_key = \"{}\"\ntls_ca = \"{}\"\nusers_file = \"{}\"\nrelay_peers = [\"a.example\"]\n",
+            bcert.display(),
+            bkey.display(),
+            pki.ca.display(),
+            users.display()
+        ),
+    );
+    b.start();
+    let mut zone = tocsin_tests::dns::Zone {
+        truncate_udp: true,
+        ..Default::default()
+    };
+    zone.srv.insert(
+        "_im-servers._tcp.b.example".into(),
+        vec![(1, 0, port, "imtp.b.example".into())],
+    );
+    zone.a
+        .insert("imtp.b.example".into(), "127.0.0.1".parse().unwrap());
+    let dns = tocsin_tests::dns::DnsServer::start("127.77.0.54".parse().unwrap(), zone);
+
+    let mut a = daemon();
+    let (cert, key) = pki.issue("node-a", &["a.example"], None);
+    let resolv = dns.resolv_conf(a.path());
+    a.write_plugin(
+        "im",
+        &format!(
+            "plugin = \"imtp\"\n[config]\nname = \"a.example\"\n[config.relay]\ntls_ca = \"{}\"\ntls_cert = \"{}\"\ntls_key = \"{}\"\nresolver = \"{}\"\n",
+            pki.ca.display(),
+            cert.display(),
+            key.display(),
+            resolv.display()
+        ),
+    );
+    a.start();
+    sub(
+        &a,
+        &[
+            "bob",
+            "--user",
+            "bob@b.example",
+            "--target",
+            "im:im:bob@b.example",
+        ],
+    );
+    let addr = format!("127.0.0.1:{port}");
+    let mut bob = ImtpPeer::client_tls(&addr, tls_client(&pki.ca, None), "localhost");
+    bob.login("bob@b.example", "bob-pw").unwrap();
+    assert!(is_ok(&bob.listen("im:bob@b.example")));
+    let (e, _) = a.send("bob@b.example", "mail.MessageNew", "over TCP DNS", &[]);
+    let (id, m) = bob
+        .next_send(Duration::from_secs(15))
+        .unwrap_or_else(|| panic!("relayed push: A: {}", a.log()));
+    assert_eq!(text(&m), "over TCP DNS");
+    bob.respond(&id, Outcome::ok());
+    wait_for("sent on A", Duration::from_secs(10), || {
+        delivery_of(&a, e).filter(|x| x["state"] == "sent")
+    });
+    use std::sync::atomic::Ordering;
+    assert!(
+        dns.queries.load(Ordering::Relaxed) >= 1,
+        "asked over UDP first"
+    );
+    assert!(
+        dns.tcp_queries.load(Ordering::Relaxed) >= 2,
+        "SRV and A asked again over TCP"
+    );
+}
+
 #[test]
 fn relay_finds_the_server_through_dns_srv_and_watch_prints_it() {
     tocsin_tests::require_root();

@@ -29,10 +29,22 @@ pub enum DnsError {
     #[error("DNS response does not answer the query for {name}: {reason}")]
     Mismatch { name: String, reason: &'static str },
 
-    /// The server set the TC bit: the answer did not fit in one datagram.
-    /// We only speak UDP (with a 1232-octet EDNS buffer), so this is final.
-    #[error("DNS response for {name} is truncated (TC bit) and TCP is not supported")]
+    /// The server set the TC bit: the answer did not fit. Over UDP the
+    /// lookup asks again over TCP; this error is what a truncated answer
+    /// over TCP (which cannot be completed) gives.
+    #[error("DNS response for {name} is truncated (TC bit)")]
     Truncated { name: String },
+
+    /// The answer was truncated over UDP and the query over TCP to the same
+    /// server failed (connection refused or lost, no answer in time).
+    #[error(
+        "DNS response for {name} was truncated over UDP and the TCP retry to {server} failed: {reason}"
+    )]
+    TcpFailed {
+        name: String,
+        server: SocketAddr,
+        reason: String,
+    },
 
     /// The server answered with an error RCODE (SERVFAIL, REFUSED, ...).
     #[error("DNS server{} answered {} ({rcode}) for {name}", fmt_server(server), rcode_name(*rcode))]
@@ -83,6 +95,7 @@ impl DnsError {
             DnsError::WrongId { .. } => "wrong-id",
             DnsError::Mismatch { .. } => "mismatch",
             DnsError::Truncated { .. } => "truncated",
+            DnsError::TcpFailed { .. } => "tcp-failed",
             DnsError::ServerFailure { .. } => "server-failure",
             DnsError::Timeout { .. } => "timeout",
             DnsError::NoSuchName { .. } => "no-such-name",

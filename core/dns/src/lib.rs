@@ -59,9 +59,10 @@
 //! }
 //! ```
 //!
-//! Names are always treated as fully qualified (no search list), only UDP
-//! is spoken (a truncated answer is an error), and CNAME chains are
-//! followed only as far as the recursive resolver included them.
+//! Names are always treated as fully qualified (no search list), a
+//! truncated UDP answer is asked again over TCP of the same server
+//! ([`Lookup::poll_tcp`]: the host makes the connection), and CNAME chains
+//! are followed only as far as the recursive resolver included them.
 
 pub mod error;
 pub mod lookup;
@@ -72,7 +73,7 @@ mod rng;
 pub mod srv;
 
 pub use error::DnsError;
-pub use lookup::{Endpoint, Lookup, Resolution};
+pub use lookup::{Endpoint, Lookup, Resolution, TcpQuery};
 pub use message::{EDNS_UDP_PAYLOAD, QType, RData, Record, Response, encode_query, parse_response};
 pub use resolv_conf::ResolvConf;
 pub use srv::Srv;

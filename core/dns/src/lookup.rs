@@ -61,7 +61,29 @@ enum QState {
     Waiting {
         deadline: Instant,
     },
+    /// Server `server` answered truncated over UDP: ask it again over TCP
+    /// (RFC 7766), waiting for `poll_tcp`.
+    TcpToSend {
+        server: usize,
+    },
+    /// Handed out by `poll_tcp`; give up at the deadline.
+    TcpWaiting {
+        server: usize,
+        deadline: Instant,
+    },
     Done,
+}
+
+/// A query to send over TCP after a truncated UDP answer: connect to
+/// `server`, write `message` (it carries the two-octet length prefix), read
+/// one length-prefixed response and hand it to
+/// [`Lookup::handle_tcp_response`] with `token`; report a failure with
+/// [`Lookup::handle_tcp_failure`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcpQuery {
+    pub token: u64,
+    pub server: SocketAddr,
+    pub message: Vec<u8>,
 }
 
 #[derive(Debug)]
@@ -242,6 +264,87 @@ impl Lookup {
         Some((server, query.wire.clone()))
     }
 
+    /// The next query to send over TCP (see [`TcpQuery`]). Call until
+    /// `None` after each call, like [`Lookup::poll_transmit`].
+    pub fn poll_tcp(&mut self) -> Option<TcpQuery> {
+        if self.finished {
+            return None;
+        }
+        let deadline = self.now + self.timeout;
+        let (qi, query) = self
+            .queries
+            .iter_mut()
+            .enumerate()
+            .find(|(_, q)| matches!(q.state, QState::TcpToSend { .. }))?;
+        let QState::TcpToSend { server } = query.state else {
+            return None;
+        };
+        query.state = QState::TcpWaiting { server, deadline };
+        let addr = self.servers.get(server).copied()?;
+        let len = u16::try_from(query.wire.len()).ok()?;
+        let mut message = Vec::with_capacity(query.wire.len() + 2);
+        message.extend_from_slice(&len.to_be_bytes());
+        message.extend_from_slice(&query.wire);
+        log::debug!(
+            "dns: query {:#06x} {} {} to {addr} over TCP (truncated over UDP)",
+            query.id,
+            query.name,
+            query.qtype
+        );
+        Some(TcpQuery {
+            token: qi as u64,
+            server: addr,
+            message,
+        })
+    }
+
+    /// The response to the [`TcpQuery`] `token` (without its length
+    /// prefix).
+    pub fn handle_tcp_response(&mut self, token: u64, message: &[u8], now: Instant) {
+        self.advance(now);
+        let Some(qi) = self.tcp_query(token) else {
+            return;
+        };
+        let query = &mut self.queries[qi];
+        query.state = QState::Done;
+        match parse_response(message, query.id, &query.name, query.qtype) {
+            Ok(response) => self.on_answer(qi, &response),
+            // Over TCP nothing else could have sent it: every error is final.
+            Err(e) => self.on_failure(qi, e),
+        }
+        self.maybe_finish();
+    }
+
+    /// The [`TcpQuery`] `token` got no response: the connection failed or
+    /// closed first.
+    pub fn handle_tcp_failure(&mut self, token: u64, reason: &str, now: Instant) {
+        self.advance(now);
+        let Some(qi) = self.tcp_query(token) else {
+            return;
+        };
+        self.fail_tcp(qi, reason.to_owned());
+        self.maybe_finish();
+    }
+
+    fn tcp_query(&self, token: u64) -> Option<usize> {
+        let qi = usize::try_from(token).ok()?;
+        matches!(self.queries.get(qi)?.state, QState::TcpWaiting { .. }).then_some(qi)
+    }
+
+    fn fail_tcp(&mut self, qi: usize, reason: String) {
+        let query = &mut self.queries[qi];
+        let QState::TcpWaiting { server, .. } = query.state else {
+            return;
+        };
+        query.state = QState::Done;
+        let e = DnsError::TcpFailed {
+            name: query.name.clone(),
+            server: self.servers[server],
+            reason,
+        };
+        self.on_failure(qi, e);
+    }
+
     /// Feeds a datagram received from `from`. Datagrams that do not answer
     /// one of our open queries — another source, another id, another
     /// question — are ignored.
@@ -300,6 +403,16 @@ impl Lookup {
                     self.on_failure(qi, e);
                 }
             }
+            Err(e @ DnsError::Truncated { .. }) => {
+                if server == query.current {
+                    // The answer is too big for a datagram: the same
+                    // server, over TCP.
+                    query.state = QState::TcpToSend { server };
+                } else {
+                    // A late answer from a server we already gave up on.
+                    query.last_error = Some(e);
+                }
+            }
             Err(e @ DnsError::Malformed { .. }) => {
                 // Could be a spoofer who guessed the id: keep waiting for
                 // the genuine answer, but remember why this one was bad.
@@ -326,9 +439,11 @@ impl Lookup {
         self.queries
             .iter()
             .filter_map(|q| match q.state {
-                QState::Waiting { deadline } => Some(deadline),
-                // Not sent yet: the host should poll_transmit right away.
-                QState::ToSend => Some(self.now),
+                QState::Waiting { deadline } | QState::TcpWaiting { deadline, .. } => {
+                    Some(deadline)
+                }
+                // Not sent yet: the host should poll right away.
+                QState::ToSend | QState::TcpToSend { .. } => Some(self.now),
                 QState::Done => None,
             })
             .min()
@@ -341,6 +456,12 @@ impl Lookup {
         for qi in 0..self.queries.len() {
             if self.finished {
                 return;
+            }
+            if let QState::TcpWaiting { deadline, .. } = self.queries[qi].state {
+                if deadline <= self.now {
+                    self.fail_tcp(qi, "no answer in time".to_owned());
+                }
+                continue;
             }
             let query = &mut self.queries[qi];
             let QState::Waiting { deadline } = query.state else {

@@ -14,6 +14,7 @@
 
 mod config;
 mod deliver;
+mod dns_tcp;
 mod identity;
 mod listeners;
 mod payload;

@@ -278,7 +278,9 @@ impl Plugin for Imtp {
     }
 
     fn on_data(&mut self, conn: Handle, data: &[u8]) {
-        self.drive(conn, Some(data));
+        if !self.on_dns_tcp_data(conn, data) {
+            self.drive(conn, Some(data));
+        }
         self.settle();
     }
 
@@ -299,11 +301,17 @@ impl Plugin for Imtp {
     }
 
     fn on_connected(&mut self, conn: Handle, result: Result<(), String>) {
-        self.relay_connected(conn, result);
+        if !self.on_dns_tcp_connected(conn, &result) {
+            self.relay_connected(conn, result);
+        }
         self.settle();
     }
 
     fn on_closed(&mut self, conn: Handle, reason: &str) {
+        if self.on_dns_tcp_closed(conn, reason) {
+            self.settle();
+            return;
+        }
         let Some(mut link) = self.links.remove(&conn) else {
             return;
         };

@@ -1,8 +1,9 @@
 //! Finding another domain's IMTP server when no static route names it: DNS SRV
 //! `_im-servers._tcp.<domain>` (RFC 2782), falling back to the domain's own address
 //! on our default port, through the sans-IO `tocsin-dns` resolver on a fresh UDP
-//! socket per lookup (a random source port, RFC 5452). Results are cached for their
-//! TTL; when one address refuses, the next is tried.
+//! socket per lookup (a random source port, RFC 5452), and over TCP when an answer
+//! comes back truncated (`dns_tcp.rs`). Results are cached for their TTL; when one
+//! address refuses, the next is tried.
 
 use crate::config::{DEFAULT_PORT, Route};
 use crate::plugin::{Imtp, TimerUse};
@@ -19,7 +20,7 @@ const MAX_TTL: Duration = Duration::from_secs(3600);
 
 pub struct Resolving {
     pub domain: String,
-    lookup: Lookup,
+    pub(crate) lookup: Lookup,
     timer: Option<TimerId>,
 }
 
@@ -27,6 +28,8 @@ pub struct Resolving {
 pub struct Resolver {
     /// By the UDP socket the lookup uses.
     pub running: HashMap<Handle, Resolving>,
+    /// Queries asked again over TCP, by their connection.
+    pub tcp: HashMap<Handle, crate::dns_tcp::DnsTcp>,
 }
 
 /// Per-process randomness for query ids, without another dependency: the standard
@@ -84,15 +87,26 @@ impl Imtp {
     }
 
     /// Sends what the lookup wants sent, finishes it or re-arms its timer.
-    fn drive_lookup(&mut self, sock: Handle) {
+    pub(crate) fn drive_lookup(&mut self, sock: Handle) {
+        loop {
+            let Some(r) = self.resolver.running.get_mut(&sock) else {
+                return;
+            };
+            while let Some((server, datagram)) = r.lookup.poll_transmit() {
+                if let Err(e) = self.host.send_to(sock, &datagram, &server.to_string()) {
+                    log::debug!("DNS query to {server}: {e}");
+                }
+            }
+            let tcp: Vec<_> = std::iter::from_fn(|| r.lookup.poll_tcp()).collect();
+            // A connection that could not even start failed its query at
+            // once: see what the lookup wants next.
+            if tcp.is_empty() || !self.start_dns_tcp(sock, tcp) {
+                break;
+            }
+        }
         let Some(r) = self.resolver.running.get_mut(&sock) else {
             return;
         };
-        while let Some((server, datagram)) = r.lookup.poll_transmit() {
-            if let Err(e) = self.host.send_to(sock, &datagram, &server.to_string()) {
-                log::debug!("DNS query to {server}: {e}");
-            }
-        }
         if let Some(t) = r.timer.take() {
             self.timers.remove(&t);
             let _ = self.host.cancel_timer(t);
@@ -111,6 +125,7 @@ impl Imtp {
             return;
         };
         let _ = self.host.close(sock);
+        self.end_dns_tcp(sock);
         let domain = r.domain.clone();
         if let Some(dl) = self.relay.domains.get_mut(&domain) {
             dl.resolving = false;

@@ -395,14 +395,102 @@ fn server_failure_moves_to_the_next_server() {
     );
 }
 
+/// Drives a lookup whose every UDP answer is truncated; `tcp` answers the
+/// query as it came over TCP (`Err` for a failed connection).
+fn run_truncated(
+    l: &mut Lookup,
+    t0: Instant,
+    mut tcp: impl FnMut(&TcpQuery, &Seen) -> Result<Vec<u8>, &'static str>,
+) -> Vec<TcpQuery> {
+    let mut asked = Vec::new();
+    for _ in 0..50 {
+        if l.is_finished() {
+            break;
+        }
+        while let Some((to, data)) = l.poll_transmit() {
+            let (id, name, qtype) = parse_query(&data).unwrap();
+            l.handle_datagram(to, &Builder::response(id, &name, qtype).tc().build(), t0);
+        }
+        while let Some(q) = l.poll_tcp() {
+            let len = usize::from(u16::from_be_bytes([q.message[0], q.message[1]]));
+            assert_eq!(len, q.message.len() - 2, "length prefix");
+            let (id, name, qtype) = parse_query(&q.message[2..]).unwrap();
+            let seen = Seen {
+                to: q.server,
+                id,
+                name,
+                qtype,
+            };
+            match tcp(&q, &seen) {
+                Ok(reply) => l.handle_tcp_response(q.token, &reply, t0),
+                Err(why) => l.handle_tcp_failure(q.token, why, t0),
+            }
+            asked.push(q);
+        }
+    }
+    asked
+}
+
 #[test]
-fn srv_truncation_is_final() {
+fn srv_truncated_over_udp_is_asked_again_over_tcp() {
     let t0 = Instant::now();
     let mut l = Lookup::srv_then_addrs(SVC, Some(("example.org", 1)), &conf(2), 5, t0);
-    run(&mut l, t0, |q| {
-        Some(Builder::response(q.id, &q.name, q.qtype).tc().build())
+    let asked = run_truncated(&mut l, t0, |_, q| {
+        Ok(match q.qtype {
+            33 => Builder::response(q.id, &q.name, q.qtype)
+                .answer(SVC, 300, Rd::Srv(10, 5, 5269, "im.example.org"))
+                .additional("im.example.org", 300, Rd::A([192, 0, 2, 9]))
+                .build(),
+            _ => Builder::response(q.id, &q.name, q.qtype).build(),
+        })
+    });
+    assert!(l.is_finished());
+    assert_eq!(
+        endpoints(&l),
+        [("im.example.org".to_string(), "192.0.2.9:5269".to_string())]
+    );
+    // The same server the truncated answer came from.
+    assert_eq!(asked[0].server, ns(0));
+}
+
+#[test]
+fn a_failed_tcp_retry_fails_the_lookup_with_the_reason() {
+    let t0 = Instant::now();
+    let mut l = Lookup::srv_then_addrs(SVC, Some(("example.org", 1)), &conf(2), 5, t0);
+    run_truncated(&mut l, t0, |_, _| Err("connection refused"));
+    assert_eq!(
+        error(&l),
+        DnsError::TcpFailed {
+            name: SVC.into(),
+            server: ns(0),
+            reason: "connection refused".into(),
+        }
+    );
+}
+
+#[test]
+fn truncated_over_tcp_or_a_silent_server_is_final() {
+    let t0 = Instant::now();
+    let mut l = Lookup::srv_then_addrs(SVC, Some(("example.org", 1)), &conf(1), 5, t0);
+    run_truncated(&mut l, t0, |_, q| {
+        Ok(Builder::response(q.id, &q.name, q.qtype).tc().build())
     });
     assert_eq!(error(&l), DnsError::Truncated { name: SVC.into() });
+
+    // Handed out over TCP and never answered: the deadline fails it.
+    let mut l = Lookup::srv_then_addrs(SVC, Some(("example.org", 1)), &conf(1), 5, t0);
+    let (to, data) = l.poll_transmit().unwrap();
+    let (id, name, qtype) = parse_query(&data).unwrap();
+    l.handle_datagram(to, &Builder::response(id, &name, qtype).tc().build(), t0);
+    let q = l.poll_tcp().expect("asked over TCP");
+    assert!(l.poll_tcp().is_none());
+    let deadline = l.next_timeout().unwrap();
+    l.handle_timeout(deadline);
+    assert!(l.is_finished());
+    assert!(matches!(error(&l), DnsError::TcpFailed { .. }));
+    // A late answer for the token changes nothing.
+    l.handle_tcp_response(q.token, &[], deadline);
+    assert!(matches!(error(&l), DnsError::TcpFailed { .. }));
 }
 
 #[test]
