@@ -80,7 +80,7 @@ fn status_reports_the_store() {
     let s = d.ctl_json(&["status"]);
     assert_eq!(s["appliance_id"], "test-node");
     assert_eq!(s["db"]["events"], 1);
-    assert_eq!(s["db"]["schema_version"], 5);
+    assert_eq!(s["db"]["schema_version"], 6);
     assert!(s["db"]["commit_seq"].as_i64().unwrap() >= 1);
     assert_eq!(s["db"]["path"], d.db.display().to_string());
     // the background integrity check finishes quickly on a small DB

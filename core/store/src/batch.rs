@@ -393,7 +393,11 @@ impl Store {
                 let ids: Vec<i64> = {
                     let mut st = self
                         .conn
-                        .prepare_cached("SELECT id FROM deliveries WHERE state = 'in-flight'")?;
+                        .prepare_cached(
+                            "SELECT id FROM deliveries INDEXED BY deliveries_queue
+                             WHERE (state IN ('retrying', 'in-flight') OR (state = 'pending' AND attempts > 0))
+                               AND state = 'in-flight'",
+                        )?;
                     let rows = st.query_map([], |r| r.get(0))?;
                     rows.collect::<Result<_, _>>()?
                 };
@@ -418,7 +422,8 @@ impl Store {
             Op::DlqReplay { id, now_ms } => {
                 let ids: Vec<i64> = {
                     let mut st = self.conn.prepare_cached(
-                        "SELECT id FROM deliveries WHERE state = 'dead' AND (?1 IS NULL OR id = ?1)",
+                        "SELECT id FROM deliveries INDEXED BY deliveries_dead
+                         WHERE state = 'dead' AND (?1 IS NULL OR id = ?1)",
                     )?;
                     let rows = st.query_map([id], |r| r.get(0))?;
                     rows.collect::<Result<_, _>>()?
@@ -445,8 +450,10 @@ impl Store {
                 let n = self
                     .conn
                     .prepare_cached(
-                        "DELETE FROM deliveries WHERE state = 'dead' AND (?1 IS NULL OR id = ?1)
+                        "DELETE FROM deliveries INDEXED BY deliveries_dead
+                         WHERE state = 'dead' AND (?1 IS NULL OR id = ?1)
                            AND id NOT IN (SELECT escalated_from FROM deliveries
+                                          INDEXED BY deliveries_escalated_from
                                           WHERE escalated_from IS NOT NULL)",
                     )?
                     .execute([id])?;
@@ -467,6 +474,7 @@ impl Store {
                               AND updated_at < ?1
                               AND escalate_at IS NULL
                               AND id NOT IN (SELECT escalated_from FROM deliveries
+                                             INDEXED BY deliveries_escalated_from
                                              WHERE escalated_from IS NOT NULL)
                             LIMIT ?2)",
                     )?

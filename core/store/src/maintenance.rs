@@ -11,6 +11,7 @@ pub struct StoreStats {
     pub size_bytes: u64,
     pub wal_bytes: u64,
     pub events: i64,
+    /// Unfinished deliveries: pending, retrying, in-flight and dead.
     pub deliveries_by_state: Vec<(String, i64)>,
 }
 
@@ -38,14 +39,29 @@ impl Store {
             .prepare_cached("SELECT count(*) FROM events")
             .and_then(|mut s| s.query_row([], |r| r.get(0)))
             .ctx(|| "counting events".to_string())?;
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT state, count(*) FROM deliveries GROUP BY state")
-            .ctx(|| "counting deliveries".to_string())?;
-        let deliveries_by_state = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-            .ctx(|| "counting deliveries".to_string())?;
+        // Each count walks an index that holds only rows of its states.
+        let count = |sql: &str| -> Result<Vec<(String, i64)>, StoreError> {
+            self.conn
+                .prepare_cached(sql)
+                .and_then(|mut st| {
+                    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .ctx(|| "counting deliveries".to_string())
+        };
+        let mut deliveries_by_state = count(
+            "SELECT state, count(*) FROM deliveries INDEXED BY deliveries_due
+             WHERE state IN ('pending', 'retrying') GROUP BY state",
+        )?;
+        deliveries_by_state.extend(count(
+            "SELECT 'in-flight', count(*) FROM deliveries INDEXED BY deliveries_queue
+             WHERE (state IN ('retrying', 'in-flight') OR (state = 'pending' AND attempts > 0))
+               AND state = 'in-flight'",
+        )?);
+        deliveries_by_state.extend(count(
+            "SELECT 'dead', count(*) FROM deliveries INDEXED BY deliveries_dead
+             WHERE state = 'dead'",
+        )?);
         Ok(StoreStats {
             size_bytes,
             wal_bytes,

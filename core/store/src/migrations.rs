@@ -10,6 +10,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_drop_events_by_user.sql"),
     include_str!("../migrations/0004_narrow_queue_index.sql"),
     include_str!("../migrations/0005_covering_due_index.sql"),
+    include_str!("../migrations/0006_state_indexes.sql"),
 ];
 
 /// The schema version this build writes.

@@ -383,3 +383,58 @@ fn deferred_for_target_finds_only_that_targets_future_rows() {
             .is_empty()
     );
 }
+
+#[test]
+fn queue_depths_count_each_unfinished_state() {
+    let (_d, mut s) = open();
+    let ids: Vec<i64> = (0..6)
+        .map(|i| {
+            insert(
+                &mut s,
+                &format!("q{i}"),
+                vec![nd(&format!("q{i}"), None, 10)],
+            );
+            s.delivery_by_message_id(&format!("q{i}"))
+                .unwrap()
+                .unwrap()
+                .id
+        })
+        .collect();
+    let mut b = Batch::new();
+    let t = |id, from: &'static [&'static str], to| Transition {
+        id,
+        from,
+        to,
+        attempts: Some(1),
+        next_attempt_at: Some(Some(20)),
+        escalate_at: None,
+        last_error: None,
+        detail: to.into(),
+    };
+    // 0, 1: pending · 2: in flight · 3: retrying · 4: dead · 5: sent
+    b.push(Op::Transition(t(ids[2], &["pending"], "in-flight")), ());
+    b.push(Op::Transition(t(ids[3], &["pending"], "retrying")), ());
+    b.push(Op::Transition(t(ids[4], &["pending"], "dead")), ());
+    b.push(Op::Transition(t(ids[5], &["pending"], "sent")), ());
+    assert!(s.commit(&mut b).error.is_none());
+    let mut got = s.stats().unwrap().deliveries_by_state;
+    got.sort();
+    let want: Vec<(String, i64)> = [
+        ("dead", 1),
+        ("in-flight", 1),
+        ("pending", 2),
+        ("retrying", 1),
+    ]
+    .into_iter()
+    .map(|(k, n)| (k.to_string(), n))
+    .collect();
+    assert_eq!(got, want);
+    // A restart puts what was in flight back in the queue.
+    let mut b = Batch::new();
+    b.push(Op::ResetInFlight, ());
+    assert_eq!(
+        s.commit(&mut b).results[0].1.as_ref().unwrap(),
+        &OpOutcome::Count(1)
+    );
+    assert_eq!(s.delivery(ids[2]).unwrap().unwrap().state, "pending");
+}
