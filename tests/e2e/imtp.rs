@@ -772,11 +772,9 @@ fn hostile_clients_do_no_harm() {
 /// SRV `_im-servers._tcp`; the first target refuses, the second takes it.
 /// The certificate must name the domain. `tocsinctl watch` on node B prints
 /// what arrives.
-/// The nameserver truncates every UDP answer (as it would one too big for a
-/// datagram): A asks again over TCP and relays all the same.
-#[test]
-fn relay_asks_dns_over_tcp_when_the_udp_answer_is_truncated() {
-    tocsin_tests::require_root();
+/// Node B serving b.example (bob, relays from a.example) on a fresh port,
+/// for the tests where A finds it through DNS.
+fn srv_server_b() -> (TestDaemon, Pki, u16) {
     let mut b = daemon();
     let pki = Pki::new(b.path());
     let (bcert, bkey) = pki.issue("b-server", &["b.example", "localhost"], None);
@@ -793,18 +791,12 @@ fn relay_asks_dns_over_tcp_when_the_udp_answer_is_truncated() {
         ),
     );
     b.start();
-    let mut zone = tocsin_tests::dns::Zone {
-        truncate_udp: true,
-        ..Default::default()
-    };
-    zone.srv.insert(
-        "_im-servers._tcp.b.example".into(),
-        vec![(1, 0, port, "imtp.b.example".into())],
-    );
-    zone.a
-        .insert("imtp.b.example".into(), "127.0.0.1".parse().unwrap());
-    let dns = tocsin_tests::dns::DnsServer::start("127.77.0.54".parse().unwrap(), zone);
+    (b, pki, port)
+}
 
+/// Node A with no static route, resolving through `dns`, subscribed to
+/// relay bob@b.example's notifications.
+fn relaying_a(pki: &Pki, dns: &tocsin_tests::dns::DnsServer) -> TestDaemon {
     let mut a = daemon();
     let (cert, key) = pki.issue("node-a", &["a.example"], None);
     let resolv = dns.resolv_conf(a.path());
@@ -829,6 +821,28 @@ fn relay_asks_dns_over_tcp_when_the_udp_answer_is_truncated() {
             "im:im:bob@b.example",
         ],
     );
+    a
+}
+
+/// The nameserver truncates every UDP answer (as it would one too big for a
+/// datagram): A asks again over TCP and relays all the same.
+#[test]
+fn relay_asks_dns_over_tcp_when_the_udp_answer_is_truncated() {
+    tocsin_tests::require_root();
+    let (_b, pki, port) = srv_server_b();
+    let mut zone = tocsin_tests::dns::Zone {
+        truncate_udp: true,
+        ..Default::default()
+    };
+    zone.srv.insert(
+        "_im-servers._tcp.b.example".into(),
+        vec![(1, 0, port, "imtp.b.example".into())],
+    );
+    zone.a
+        .insert("imtp.b.example".into(), "127.0.0.1".parse().unwrap());
+    let dns = tocsin_tests::dns::DnsServer::start("127.77.0.54".parse().unwrap(), zone);
+
+    let a = relaying_a(&pki, &dns);
     let addr = format!("127.0.0.1:{port}");
     let mut bob = ImtpPeer::client_tls(&addr, tls_client(&pki.ca, None), "localhost");
     bob.login("bob@b.example", "bob-pw").unwrap();
@@ -856,22 +870,7 @@ fn relay_asks_dns_over_tcp_when_the_udp_answer_is_truncated() {
 #[test]
 fn relay_finds_the_server_through_dns_srv_and_watch_prints_it() {
     tocsin_tests::require_root();
-    let mut b = daemon();
-    let pki = Pki::new(b.path());
-    let (bcert, bkey) = pki.issue("b-server", &["b.example", "localhost"], None);
-    let users = users_file(b.path(), &[("bob@b.example", "bob-pw")]);
-    let port = free_port();
-    b.write_plugin(
-        "im",
-        &format!(
-            "plugin = \"imtp\"\n[config]\ndomains = [\"b.example\"]\n[config.server]\nlisten = \"127.0.0.1:{port}\"\ntls_cert = \"{}\"\ntls_key = \"{}\"\ntls_ca = \"{}\"\nusers_file = \"{}\"\nrelay_peers = [\"a.example\"]\n",
-            bcert.display(),
-            bkey.display(),
-            pki.ca.display(),
-            users.display()
-        ),
-    );
-    b.start();
+    let (b, pki, port) = srv_server_b();
 
     let dead = free_port();
     let mut zone = tocsin_tests::dns::Zone::default();
@@ -888,30 +887,7 @@ fn relay_finds_the_server_through_dns_srv_and_watch_prints_it() {
         .insert("imtp.b.example".into(), "127.0.0.1".parse().unwrap());
     let dns = tocsin_tests::dns::DnsServer::start("127.77.0.53".parse().unwrap(), zone);
 
-    let mut a = daemon();
-    let (cert, key) = pki.issue("node-a", &["a.example"], None);
-    let resolv = dns.resolv_conf(a.path());
-    a.write_plugin(
-        "im",
-        &format!(
-            "plugin = \"imtp\"\n[config]\nname = \"a.example\"\n[config.relay]\ntls_ca = \"{}\"\ntls_cert = \"{}\"\ntls_key = \"{}\"\nresolver = \"{}\"\n",
-            pki.ca.display(),
-            cert.display(),
-            key.display(),
-            resolv.display()
-        ),
-    );
-    a.start();
-    sub(
-        &a,
-        &[
-            "bob",
-            "--user",
-            "bob@b.example",
-            "--target",
-            "im:im:bob@b.example",
-        ],
-    );
+    let a = relaying_a(&pki, &dns);
 
     let pw = b.path().join("bob-password");
     std::fs::write(&pw, "bob-pw\n").unwrap();
